@@ -1,0 +1,58 @@
+SHELL := /bin/bash
+# Bhyve.Aot: `make run` builds everything and boots the default guest; `make test` passes every test.
+# Everything a fresh Debian machine with the .NET SDK lacks is installed here (apt-get, as root).
+
+DOTNET     ?= dotnet
+OUT        := out
+BIN        := $(OUT)/bhyve-aot
+GUESTS     := native/guest/build
+RUN_ARGS   ?= --kernel $(GUESTS)/hello.elf --memory 64M --cpus 1 --cmdline "exit=0 console=com1 hello=world"
+APT_GET    := DEBIAN_FRONTEND=noninteractive apt-get -y -q -o=Dpkg::Use-Pty=0
+
+.PHONY: all deps deps-test guests build publish run test bench clean
+
+all: publish guests
+
+# Build tools: gcc/make for the guests, clang+lld for the NativeAOT link.
+deps:
+	@command -v gcc >/dev/null && command -v clang >/dev/null && command -v ld.lld >/dev/null || \
+	  { $(APT_GET) update >/dev/null && $(APT_GET) install --no-install-recommends gcc make clang lld >/dev/null; }
+
+# Test tools: QEMU runs the same guests as the reference VMM.
+deps-test: deps
+	@command -v qemu-system-x86_64 >/dev/null || \
+	  { $(APT_GET) update >/dev/null && $(APT_GET) install --no-install-recommends qemu-system-x86 >/dev/null; }
+
+guests: deps
+	@$(MAKE) --no-print-directory -C native/guest
+
+build:
+	$(DOTNET) build Bhyve.Aot.sln -c Release --nologo -v q
+
+publish: deps
+	$(DOTNET) publish src/bhyve-aot/bhyve-aot.csproj -c Release -r linux-x64 -o $(OUT) --nologo -v q
+	@ls -l $(BIN)
+
+run: publish guests
+	@$(BIN) run $(RUN_ARGS); status=$$?; \
+	  if [ $$status -ne 1 ]; then echo "bhyve-aot exited with $$status" >&2; exit $$status; fi
+
+test: deps-test publish guests
+	@BHYVE_AOT_BIN=$(abspath $(BIN)) BHYVE_AOT_GUESTS=$(abspath $(GUESTS)) \
+	  $(DOTNET) test tests/Bhyve.Aot.Tests/Bhyve.Aot.Tests.csproj -c Release --nologo \
+	    --logger "console;verbosity=normal" --logger "trx;LogFileName=results.trx" 2>&1 | tee $(OUT)/test.log; \
+	  status=$${PIPESTATUS[0]}; \
+	  summary=$$(grep -E "^(Passed|Failed)!" $(OUT)/test.log | tail -1); \
+	  passed=$$(echo "$$summary" | sed -nE 's/.*Passed: *([0-9]+).*/\1/p'); \
+	  failed=$$(echo "$$summary" | sed -nE 's/.*Failed: *([0-9]+).*/\1/p'); \
+	  skipped=$$(echo "$$summary" | sed -nE 's/.*Skipped: *([0-9]+).*/\1/p'); \
+	  echo "$${passed:-0} passed, $${failed:-0} failed, $${skipped:-0} skipped"; \
+	  exit $$status
+
+bench: publish guests
+	bench/startup.sh
+
+clean:
+	$(DOTNET) clean Bhyve.Aot.sln -v q >/dev/null 2>&1 || true
+	@$(MAKE) --no-print-directory -C native/guest clean
+	rm -rf $(OUT)

@@ -1,0 +1,89 @@
+using Bhyve.Aot.Interop;
+
+namespace Bhyve.Aot.Kvm;
+
+/// <summary>One virtual CPU: its fd, its mmap'd kvm_run page, register access and KVM_RUN.</summary>
+public sealed unsafe class Vcpu : IDisposable
+{
+    private int _fd;
+    private readonly byte* _run;
+    private readonly int _runSize;
+
+    internal Vcpu(Vm vm, int index, int fd, int runSize)
+    {
+        Vm = vm;
+        Index = index;
+        _fd = fd;
+        _runSize = runSize;
+        nint p = Libc.Mmap(0, (nuint)runSize, Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_SHARED, fd, 0);
+        if (p == Libc.MAP_FAILED)
+        {
+            int errno = Libc.LastErrno;
+            Libc.Close(fd);
+            throw new KvmException("mmap kvm_run", errno);
+        }
+        _run = (byte*)p;
+    }
+
+    public Vm Vm { get; }
+    public int Index { get; }
+
+    /// <summary>The shared kvm_run page; valid for the vCPU's lifetime.</summary>
+    internal byte* RunPage => _run;
+
+    internal KvmExitReason ExitReason => (KvmExitReason)(*(uint*)(_run + KvmRunLayout.ExitReason));
+
+    /// <summary>KVM_RUN once. Returns 0, or the errno (EINTR when a signal or immediate_exit kicked us).</summary>
+    internal int Run() => Libc.Ioctl(_fd, KvmIoctl.Run, 0) < 0 ? Libc.LastErrno : 0;
+
+    /// <summary>Asks the next KVM_RUN to return at once with EINTR (used to stop the vCPU).</summary>
+    internal void RequestImmediateExit() => Volatile.Write(ref _run[KvmRunLayout.ImmediateExit], 1);
+
+    internal KvmRegs GetRegs()
+    {
+        KvmRegs regs;
+        if (Libc.Ioctl(_fd, KvmIoctl.GetRegs, &regs) < 0) throw new KvmException("KVM_GET_REGS", Libc.LastErrno);
+        return regs;
+    }
+
+    internal void SetRegs(in KvmRegs regs)
+    {
+        fixed (KvmRegs* p = &regs)
+            if (Libc.Ioctl(_fd, KvmIoctl.SetRegs, p) < 0) throw new KvmException("KVM_SET_REGS", Libc.LastErrno);
+    }
+
+    internal KvmSregs GetSregs()
+    {
+        KvmSregs sregs;
+        if (Libc.Ioctl(_fd, KvmIoctl.GetSregs, &sregs) < 0) throw new KvmException("KVM_GET_SREGS", Libc.LastErrno);
+        return sregs;
+    }
+
+    internal void SetSregs(in KvmSregs sregs)
+    {
+        fixed (KvmSregs* p = &sregs)
+            if (Libc.Ioctl(_fd, KvmIoctl.SetSregs, p) < 0) throw new KvmException("KVM_SET_SREGS", Libc.LastErrno);
+    }
+
+    internal void SetCpuid(ReadOnlySpan<KvmCpuidEntry2> entries)
+    {
+        int bytes = 8 + entries.Length * sizeof(KvmCpuidEntry2);
+        var buffer = new byte[bytes];
+        fixed (byte* p = buffer)
+        {
+            *(uint*)p = (uint)entries.Length;
+            entries.CopyTo(new Span<KvmCpuidEntry2>(p + 8, entries.Length));
+            if (Libc.Ioctl(_fd, KvmIoctl.SetCpuid2, p) < 0) throw new KvmException("KVM_SET_CPUID2", Libc.LastErrno);
+        }
+    }
+
+    public void Dispose()
+    {
+        if (_fd >= 0)
+        {
+            Libc.Munmap((nint)_run, (nuint)_runSize);
+            Libc.Close(_fd);
+            _fd = -1;
+        }
+    }
+}

@@ -1,0 +1,75 @@
+using Bhyve.Aot.Interop;
+
+namespace Bhyve.Aot.Kvm;
+
+/// <summary>A KVM virtual machine: memory slots, the in-kernel interrupt controllers, vCPUs.</summary>
+public sealed unsafe class Vm : IDisposable
+{
+    // Three pages just below the BIOS area at the top of 4 GiB, inside our MMIO hole: VMX needs them
+    // for real-mode emulation (TSS) and unrestricted-guest-less paging (identity map); no RAM lives there.
+    public const ulong IdentityMapAddress = 0xFFFB_C000;
+    public const ulong TssAddress = 0xFFFB_D000;
+
+    private int _fd;
+    private uint _nextSlot;
+
+    internal Vm(KvmHost host, int fd)
+    {
+        Host = host;
+        _fd = fd;
+    }
+
+    public KvmHost Host { get; }
+    internal int Fd => _fd;
+
+    /// <summary>Maps host memory at a guest-physical address (KVM_SET_USER_MEMORY_REGION).</summary>
+    public void MapMemory(ulong guestPhysical, ulong size, nint hostAddress)
+    {
+        var region = new KvmUserspaceMemoryRegion
+        {
+            Slot = _nextSlot++,
+            GuestPhysAddr = guestPhysical,
+            MemorySize = size,
+            UserspaceAddr = (ulong)hostAddress,
+        };
+        if (Libc.Ioctl(_fd, KvmIoctl.SetUserMemoryRegion, &region) < 0)
+            throw new KvmException($"KVM_SET_USER_MEMORY_REGION at 0x{guestPhysical:x}", Libc.LastErrno);
+    }
+
+    /// <summary>Sets up the x86 platform pieces KVM keeps in the kernel: TSS/identity pages, PIC+IOAPIC+LAPIC, PIT.</summary>
+    public void CreatePlatform()
+    {
+        if (Host.CheckExtension(KvmCap.SetIdentityMapAddr) > 0)
+        {
+            ulong addr = IdentityMapAddress;
+            if (Libc.Ioctl(_fd, KvmIoctl.SetIdentityMapAddr, &addr) < 0)
+                throw new KvmException("KVM_SET_IDENTITY_MAP_ADDR", Libc.LastErrno);
+        }
+        if (Host.CheckExtension(KvmCap.SetTssAddr) > 0 && Libc.Ioctl(_fd, KvmIoctl.SetTssAddr, (nuint)TssAddress) < 0)
+            throw new KvmException("KVM_SET_TSS_ADDR", Libc.LastErrno);
+        if (Libc.Ioctl(_fd, KvmIoctl.CreateIrqchip, 0) < 0)
+            throw new KvmException("KVM_CREATE_IRQCHIP", Libc.LastErrno);
+        var pit = new KvmPitConfig();
+        if (Libc.Ioctl(_fd, KvmIoctl.CreatePit2, &pit) < 0)
+            throw new KvmException("KVM_CREATE_PIT2", Libc.LastErrno);
+    }
+
+    /// <summary>Drives an in-kernel PIC/IOAPIC input (KVM_IRQ_LINE).</summary>
+    public void SetIrqLine(int gsi, bool level)
+    {
+        uint* irqLevel = stackalloc uint[2] { (uint)gsi, level ? 1u : 0u };
+        if (Libc.Ioctl(_fd, KvmIoctl.IrqLine, irqLevel) < 0) throw new KvmException($"KVM_IRQ_LINE {gsi}", Libc.LastErrno);
+    }
+
+    public Vcpu CreateVcpu(int index)
+    {
+        int fd = Libc.Ioctl(_fd, KvmIoctl.CreateVcpu, (nuint)index);
+        if (fd < 0) throw new KvmException($"KVM_CREATE_VCPU {index}", Libc.LastErrno);
+        return new Vcpu(this, index, fd, Host.VcpuMmapSize);
+    }
+
+    public void Dispose()
+    {
+        if (_fd >= 0) { Libc.Close(_fd); _fd = -1; }
+    }
+}

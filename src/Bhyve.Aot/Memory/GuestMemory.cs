@@ -1,0 +1,154 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using Bhyve.Aot.Interop;
+using Bhyve.Aot.Kvm;
+
+namespace Bhyve.Aot.Memory;
+
+/// <summary>A guest address or range that is not backed by RAM.</summary>
+public sealed class GuestMemoryException(ulong address, ulong length)
+    : Exception($"guest range 0x{address:x}+0x{length:x} is not in guest RAM")
+{
+    public ulong Address { get; } = address;
+    public ulong Length { get; } = length;
+}
+
+/// <summary>
+/// Guest RAM: host memory regions at guest-physical addresses. Every access is bounds-checked without
+/// overflow (a guest-supplied address plus length can never wrap past a region), and never allocates.
+/// </summary>
+public sealed unsafe class GuestMemory : IDisposable
+{
+    private readonly Region[] _regions;
+    private readonly bool _owned;
+
+    private readonly struct Region(ulong guest, ulong size, byte* host)
+    {
+        public readonly ulong Guest = guest;
+        public readonly ulong Size = size;
+        public readonly byte* Host = host;
+    }
+
+    private GuestMemory(Region[] regions, bool owned)
+    {
+        _regions = regions;
+        _owned = owned;
+    }
+
+    /// <summary>Maps anonymous memory for each RAM range (MAP_NORESERVE: pages are committed when touched).</summary>
+    public static GuestMemory Allocate(IReadOnlyList<RamRange> ranges, bool hugePages = false)
+    {
+        var regions = new Region[ranges.Count];
+        for (int i = 0; i < ranges.Count; i++)
+        {
+            int flags = Libc.MAP_PRIVATE | Libc.MAP_ANONYMOUS | Libc.MAP_NORESERVE;
+            nint p = Libc.Mmap(0, (nuint)ranges[i].Size, Libc.PROT_READ | Libc.PROT_WRITE, flags, -1, 0);
+            if (p == Libc.MAP_FAILED)
+            {
+                int errno = Libc.LastErrno;
+                for (int j = 0; j < i; j++) Libc.Munmap((nint)regions[j].Host, (nuint)regions[j].Size);
+                throw new KvmException($"mmap {ranges[i].Size >> 20} MiB of guest RAM", errno);
+            }
+            // Transparent huge pages cut TLB misses on both sides; a hint only, so failure is harmless.
+            if (hugePages) Libc.Madvise(p, (nuint)ranges[i].Size, Libc.MADV_HUGEPAGE);
+            regions[i] = new Region(ranges[i].Address, ranges[i].Size, (byte*)p);
+        }
+        return new GuestMemory(regions, owned: true);
+    }
+
+    /// <summary>Wraps memory the caller owns (tests, benchmarks). The caller keeps it alive and pinned.</summary>
+    public static GuestMemory Wrap(ulong guestAddress, byte* host, ulong size) =>
+        new([new Region(guestAddress, size, host)], owned: false);
+
+    public int RegionCount => _regions.Length;
+    public RamRange GetRange(int index) => new(_regions[index].Guest, _regions[index].Size);
+    internal nint HostAddressOfRegion(int index) => (nint)_regions[index].Host;
+
+    public ulong TotalBytes
+    {
+        get
+        {
+            ulong total = 0;
+            foreach (var r in _regions) total += r.Size;
+            return total;
+        }
+    }
+
+    /// <summary>The host pointer for [address, address+length) when the whole range sits in one RAM region.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool TryTranslate(ulong address, ulong length, out byte* host)
+    {
+        foreach (ref readonly var r in _regions.AsSpan())
+        {
+            // Written so that no sum can overflow: offset < Size, then length <= Size - offset.
+            ulong offset = address - r.Guest;
+            if (address >= r.Guest && offset < r.Size && length <= r.Size - offset)
+            {
+                host = r.Host + offset;
+                return true;
+            }
+        }
+        host = null;
+        return false;
+    }
+
+    public bool Contains(ulong address, ulong length) => TryTranslate(address, length, out _);
+
+    /// <summary>A span over guest RAM, or false when the range is not all RAM or longer than a span can be.</summary>
+    public bool TryGetSpan(ulong address, ulong length, out Span<byte> span)
+    {
+        if (length <= int.MaxValue && TryTranslate(address, length, out byte* host))
+        {
+            span = new Span<byte>(host, (int)length);
+            return true;
+        }
+        span = default;
+        return false;
+    }
+
+    /// <summary>As TryGetSpan, but a bad range throws GuestMemoryException (for VMM-side setup, not guest paths).</summary>
+    public Span<byte> GetSpan(ulong address, ulong length) =>
+        TryGetSpan(address, length, out var span) ? span : throw new GuestMemoryException(address, length);
+
+    public bool TryRead<T>(ulong address, out T value) where T : unmanaged
+    {
+        if (TryTranslate(address, (ulong)sizeof(T), out byte* host))
+        {
+            value = Unsafe.ReadUnaligned<T>(host);
+            return true;
+        }
+        value = default;
+        return false;
+    }
+
+    public bool TryWrite<T>(ulong address, T value) where T : unmanaged
+    {
+        if (!TryTranslate(address, (ulong)sizeof(T), out byte* host)) return false;
+        Unsafe.WriteUnaligned(host, value);
+        return true;
+    }
+
+    public T Read<T>(ulong address) where T : unmanaged =>
+        TryRead(address, out T value) ? value : throw new GuestMemoryException(address, (ulong)sizeof(T));
+
+    public void Write<T>(ulong address, T value) where T : unmanaged
+    {
+        if (!TryWrite(address, value)) throw new GuestMemoryException(address, (ulong)sizeof(T));
+    }
+
+    /// <summary>Registers every region with the VM.</summary>
+    public void MapInto(Vm vm)
+    {
+        foreach (var r in _regions) vm.MapMemory(r.Guest, r.Size, (nint)r.Host);
+    }
+
+    public void Dispose()
+    {
+        if (!_owned) return;
+        for (int i = 0; i < _regions.Length; i++)
+        {
+            if (_regions[i].Host != null) Libc.Munmap((nint)_regions[i].Host, (nuint)_regions[i].Size);
+            _regions[i] = default;
+        }
+    }
+}

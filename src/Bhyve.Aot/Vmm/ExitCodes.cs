@@ -1,0 +1,39 @@
+namespace Bhyve.Aot.Vmm;
+
+/// <summary>
+/// The process exit status of bhyve-aot. Guest-chosen statuses are always odd (the debug-exit device gives
+/// (value &lt;&lt; 1) | 1, as QEMU's isa-debug-exit does); the VMM's own outcomes are even, so the two never collide.
+/// </summary>
+public static class ExitCodes
+{
+    /// <summary>The guest powered off (KVM system event shutdown); `check`: the host can run VMs.</summary>
+    public const int PoweredOff = 0;
+    /// <summary>A bad command line, configuration value or kernel image.</summary>
+    public const int Usage = 2;
+    /// <summary>The guest triple-faulted (KVM_EXIT_SHUTDOWN).</summary>
+    public const int TripleFault = 4;
+    /// <summary>KVM reported an internal error (e.g. emulation failure), a failed entry or an exit we cannot handle.</summary>
+    public const int KvmError = 6;
+    /// <summary>This host cannot run VMs (no usable /dev/kvm or a missing capability).</summary>
+    public const int HostUnsupported = 8;
+    /// <summary>A fault inside the VMM itself (a bug: please report it).</summary>
+    public const int VmmFailure = 10;
+    /// <summary>The guest asked for a reset (KVM system event reset); we do not reboot, we stop.</summary>
+    public const int Reset = 12;
+
+    public const string Table =
+        """
+        Exit status:
+          odd N  the guest wrote v to the debug-exit port 0x501: N = (v << 1) | 1, as QEMU's isa-debug-exit
+          0      the guest powered off
+          2      bad command line, configuration or kernel image
+          4      the guest triple-faulted
+          6      KVM internal error, failed VM entry or unhandled VM exit (reason and RIP on stderr)
+          8      this host cannot run VMs (see `bhyve-aot check`)
+          10     internal VMM failure
+          12     the guest requested a reset
+        """;
+}
+
+/// <summary>How a VM run ended: the process exit status and, for anything but a guest's own exit, one line saying why.</summary>
+public readonly record struct VmExit(int Code, string? Message);

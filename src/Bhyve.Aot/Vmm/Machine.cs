@@ -1,0 +1,128 @@
+using Bhyve.Aot.Boot;
+using Bhyve.Aot.Devices.Bus;
+using Bhyve.Aot.Devices.Legacy;
+using Bhyve.Aot.Kvm;
+using Bhyve.Aot.Memory;
+
+namespace Bhyve.Aot.Vmm;
+
+/// <summary>
+/// One VM from configuration to exit status: creates the KVM VM and guest RAM, loads the kernel as
+/// firmware would, wires the devices to the buses, runs one thread per vCPU and reports how it ended.
+/// </summary>
+public sealed class Machine : IVmLifecycle
+{
+    private readonly VmConfig _config;
+    private readonly TaskCompletionSource<VmExit> _exit = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private volatile bool _stopping;
+    private KvmHost? _kvm;
+    private Vm? _vm;
+    private GuestMemory? _memory;
+    private readonly List<Vcpu> _vcpus = [];
+    private readonly List<VcpuLoop> _loops = [];
+
+    public Machine(VmConfig config)
+    {
+        config.Validate();
+        _config = config;
+    }
+
+    public IoBus Ports { get; } = new("port");
+    public IoBus Mmio { get; } = new("MMIO");
+
+    bool IVmLifecycle.Stopping => _stopping;
+    VmExit IVmLifecycle.Result => _exit.Task.IsCompleted ? _exit.Task.Result : new VmExit(ExitCodes.VmmFailure, "stopped without a result");
+
+    /// <summary>Exits taken to user space by all vCPUs, summed.</summary>
+    public ExitCounters Exits
+    {
+        get
+        {
+            var sum = new ExitCounters();
+            foreach (var l in _loops)
+            {
+                sum.Io += l.Counters.Io;
+                sum.Mmio += l.Counters.Mmio;
+                sum.Interrupted += l.Counters.Interrupted;
+                sum.Other += l.Counters.Other;
+            }
+            return sum;
+        }
+    }
+
+    /// <summary>Ends the run with this result; the first caller wins.</summary>
+    public void Stop(VmExit result)
+    {
+        if (_exit.TrySetResult(result)) _stopping = true;
+    }
+
+    /// <summary>Boots the guest and blocks until it ends. Image and configuration errors throw before any vCPU runs.</summary>
+    public VmExit Run(Stream consoleOut, Stream? consoleIn)
+    {
+        byte[] image = ReadKernel(_config.KernelPath);
+        // Parse before touching KVM so a bad image is reported as such even on a host without KVM.
+        ElfImage.Parse(image);
+
+        _kvm = KvmHost.Open();
+        _vm = _kvm.CreateVm();
+        _vm.CreatePlatform();
+        _memory = GuestMemory.Allocate(GuestLayout.RamRanges(_config.MemoryBytes), _config.HugePages);
+        _memory.MapInto(_vm);
+
+        var boot = PvhLoader.Load(image, _memory, GuestLayout.MemoryMap(_config.MemoryBytes), _config.Cmdline);
+        BootCpuState.WriteGdt(_memory);
+
+        var console = new SerialConsole(consoleOut);
+        var uart = new Uart8250(console.GuestOutput, new KvmIrqLine(_vm, Uart8250.Com1Irq));
+        Ports.Register(Uart8250.Com1Port, Uart8250.PortCount, uart);
+        Ports.Register(DebugExit.DefaultPort, 1, new DebugExit(status => Stop(new VmExit(status, null))));
+        if (consoleIn is not null) console.StartInput(consoleIn, uart);
+
+        var supported = _kvm.GetSupportedCpuid();
+        for (int i = 0; i < _config.Cpus; i++)
+        {
+            var vcpu = _vm.CreateVcpu(i);
+            vcpu.SetCpuid(CpuidPolicy.Apply(supported, i, _config.Cpus));
+            _vcpus.Add(vcpu);
+            _loops.Add(new VcpuLoop(vcpu, Ports, Mmio, this));
+        }
+        // Only the boot CPU starts at the kernel entry; the others wait in the in-kernel LAPIC for INIT/SIPI.
+        BootCpuState.Apply(_vcpus[0], boot.Entry, boot.StartInfoAddress);
+
+        foreach (var loop in _loops)
+        {
+            var thread = new Thread(() => RunVcpu(loop)) { IsBackground = true, Name = "vcpu" };
+            thread.Start();
+        }
+
+        var result = _exit.Task.GetAwaiter().GetResult();
+        uart.CloseOutput();
+        console.CloseAsync().GetAwaiter().GetResult();
+        return result;
+    }
+
+    private void RunVcpu(VcpuLoop loop)
+    {
+        try
+        {
+            Stop(loop.Run());
+        }
+        catch (Exception e)
+        {
+            Stop(new VmExit(ExitCodes.VmmFailure, $"vCPU thread failed: {e.GetType().Name}: {e.Message}"));
+        }
+    }
+
+    private static byte[] ReadKernel(string path)
+    {
+        try
+        {
+            var info = new FileInfo(path);
+            if (!info.Exists) throw new ConfigException($"kernel image {path}: no such file");
+            if (info.Length > 512L << 20) throw new ConfigException($"kernel image {path}: {info.Length >> 20} MiB is too large");
+            return File.ReadAllBytes(path);
+        }
+        catch (IOException e) { throw new ConfigException($"kernel image {path}: {e.Message}"); }
+        catch (UnauthorizedAccessException) { throw new ConfigException($"kernel image {path}: permission denied"); }
+    }
+}

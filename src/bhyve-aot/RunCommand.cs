@@ -1,0 +1,75 @@
+using System.CommandLine;
+using Bhyve.Aot.Boot;
+using Bhyve.Aot.Kvm;
+using Bhyve.Aot.Vmm;
+
+namespace Bhyve.Aot.Cli;
+
+/// <summary>`bhyve-aot run`: boots a kernel and exits with the guest's status.</summary>
+public static class RunCommand
+{
+    public static Command Create()
+    {
+        var kernel = new Option<string>("--kernel", "-k") { Description = "PVH ELF kernel or unikernel to boot", Required = true };
+        var memory = new Option<ulong>("--memory", "-m")
+        {
+            Description = "guest RAM, with a K/M/G suffix",
+            DefaultValueFactory = _ => VmConfigDefaults.Memory,
+            CustomParser = r =>
+            {
+                string text = r.Tokens.Count > 0 ? r.Tokens[0].Value : "";
+                if (ByteSize.TryParse(text, out ulong bytes)) return bytes;
+                r.AddError($"--memory: '{text}' is not a size (examples: 64M, 1G)");
+                return 0;
+            },
+        };
+        var cpus = new Option<int>("--cpus", "-c") { Description = "number of vCPUs", DefaultValueFactory = _ => 1 };
+        var cmdline = new Option<string>("--cmdline", "-C") { Description = "guest command line", DefaultValueFactory = _ => "" };
+        var hugePages = new Option<bool>("--huge-pages") { Description = "back guest RAM with transparent huge pages" };
+        var stats = new Option<bool>("--stats") { Description = "print VM exit counts on stderr when the guest ends" };
+
+        var command = new Command("run", "Boot a kernel and exit with the guest's status.\n\n" + ExitCodes.Table)
+        {
+            kernel, memory, cpus, cmdline, hugePages, stats,
+        };
+        command.SetAction(result =>
+        {
+            var config = new VmConfig
+            {
+                KernelPath = result.GetValue(kernel)!,
+                MemoryBytes = result.GetValue(memory),
+                Cpus = result.GetValue(cpus),
+                Cmdline = result.GetValue(cmdline) ?? "",
+                HugePages = result.GetValue(hugePages),
+            };
+            return Run(config, result.GetValue(stats));
+        });
+        return command;
+    }
+
+    public static int Run(VmConfig config, bool stats)
+    {
+        Machine machine;
+        VmExit exit;
+        try
+        {
+            machine = new Machine(config);
+            exit = machine.Run(Console.OpenStandardOutput(), Console.IsInputRedirected ? null : Console.OpenStandardInput());
+        }
+        catch (ConfigException e) { return Program.Fail(ExitCodes.Usage, e.Message); }
+        catch (BootImageException e) { return Program.Fail(ExitCodes.Usage, $"{config.KernelPath}: {e.Message}"); }
+        catch (KvmException e) { return Program.Fail(ExitCodes.HostUnsupported, $"{e.Message} (run `bhyve-aot check`)"); }
+        if (exit.Message is not null) Console.Error.WriteLine($"bhyve-aot: {exit.Message}");
+        if (stats)
+        {
+            var c = machine.Exits;
+            Console.Error.WriteLine($"bhyve-aot: exits to user space: {c.Total} (port I/O {c.Io}, MMIO {c.Mmio}, interrupted {c.Interrupted}, other {c.Other})");
+        }
+        return exit.Code;
+    }
+}
+
+internal static class VmConfigDefaults
+{
+    public const ulong Memory = 64UL << 20;
+}
