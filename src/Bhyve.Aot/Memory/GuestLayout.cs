@@ -75,10 +75,17 @@ public static class GuestLayout
         return map.ToArray();
     }
 
+    /// <summary>Why a RAM size cannot be used, or null when it can.</summary>
+    public static string? CheckRamSize(ulong ramBytes)
+    {
+        if (ramBytes < MinimumRam) return $"memory must be at least {MinimumRam / MiB} MiB";
+        if (ramBytes > MaximumRam) return $"memory must be at most {MaximumRam / GiB} GiB";
+        if (ramBytes % (4 * KiB) != 0) return "memory must be a multiple of 4 KiB";
+        return null;
+    }
+
     public static void Validate(ulong ramBytes)
     {
-        if (ramBytes < MinimumRam) throw new ArgumentOutOfRangeException(nameof(ramBytes), $"memory must be at least {MinimumRam / MiB} MiB");
-        if (ramBytes > MaximumRam) throw new ArgumentOutOfRangeException(nameof(ramBytes), $"memory must be at most {MaximumRam / GiB} GiB");
-        if (ramBytes % (4 * KiB) != 0) throw new ArgumentOutOfRangeException(nameof(ramBytes), "memory must be a multiple of 4 KiB");
+        if (CheckRamSize(ramBytes) is { } problem) throw new ArgumentOutOfRangeException(nameof(ramBytes), problem);
     }
 }

@@ -21,8 +21,7 @@ public sealed record VmConfig
     {
         if (string.IsNullOrWhiteSpace(KernelPath)) throw new ConfigException("no kernel given (--kernel PATH)");
         if (Cpus < 1 || Cpus > MaxCpus) throw new ConfigException($"--cpus {Cpus} is out of range (1..{MaxCpus})");
-        try { GuestLayout.Validate(MemoryBytes); }
-        catch (ArgumentOutOfRangeException e) { throw new ConfigException($"--memory {ByteSize.Format(MemoryBytes)}: {e.Message.Split(" (Parameter")[0]}"); }
+        if (GuestLayout.CheckRamSize(MemoryBytes) is { } problem) throw new ConfigException($"--memory {ByteSize.Format(MemoryBytes)}: {problem}");
         if (System.Text.Encoding.UTF8.GetByteCount(Cmdline) > GuestLayout.CmdlineMax)
             throw new ConfigException($"--cmdline is longer than {GuestLayout.CmdlineMax} bytes");
         if (Cmdline.Contains('\0')) throw new ConfigException("--cmdline contains a NUL character");
