@@ -22,7 +22,9 @@ public static class Program
         var result = root.Parse(args);
         if (result.Errors.Count > 0)
         {
-            Console.Error.WriteLine($"bhyve-aot: {result.Errors[0].Message}");
+            // The most specific error first: "Unrecognized command or argument 'x'" says more than "command required".
+            var error = result.Errors.FirstOrDefault(e => e.Message.StartsWith("Unrecognized", StringComparison.Ordinal)) ?? result.Errors[0];
+            Console.Error.WriteLine($"bhyve-aot: {error.Message}");
             return ExitCodes.Usage;
         }
         return result.Invoke();

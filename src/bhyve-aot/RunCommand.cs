@@ -54,11 +54,13 @@ public static class RunCommand
         try
         {
             machine = new Machine(config);
-            exit = machine.Run(Console.OpenStandardOutput(), Console.IsInputRedirected ? null : Console.OpenStandardInput());
+            exit = machine.Run(Console.OpenStandardOutput(), Console.OpenStandardInput());
         }
         catch (ConfigException e) { return Program.Fail(ExitCodes.Usage, e.Message); }
         catch (BootImageException e) { return Program.Fail(ExitCodes.Usage, $"{config.KernelPath}: {e.Message}"); }
         catch (KvmException e) { return Program.Fail(ExitCodes.HostUnsupported, $"{e.Message} (run `bhyve-aot check`)"); }
+        // Anything else is our bug: one line and an even status, never a stack trace or a guest-looking odd status.
+        catch (Exception e) { return Program.Fail(ExitCodes.VmmFailure, $"internal error: {e.GetType().Name}: {e.Message}"); }
         if (exit.Message is not null) Console.Error.WriteLine($"bhyve-aot: {exit.Message}");
         if (stats)
         {

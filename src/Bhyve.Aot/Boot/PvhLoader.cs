@@ -47,9 +47,15 @@ public static class PvhLoader
         uint entry = Validate(image, file, memory);
         foreach (var s in image.Segments)
         {
-            var target = memory.GetSpan(s.PhysicalAddress, s.MemorySize);
-            file.Slice((int)s.FileOffset, (int)s.FileSize).CopyTo(target);
-            target[(int)s.FileSize..].Clear();
+            file.Slice((int)s.FileOffset, (int)s.FileSize).CopyTo(memory.GetSpan(s.PhysicalAddress, s.FileSize));
+            // A bss may be larger than one span can cover: zero it a gigabyte at a time.
+            for (ulong address = s.PhysicalAddress + s.FileSize, left = s.MemorySize - s.FileSize; left > 0;)
+            {
+                ulong chunk = Math.Min(left, GuestLayout.GiB);
+                memory.GetSpan(address, chunk).Clear();
+                address += chunk;
+                left -= chunk;
+            }
         }
         ulong startInfo = HvmStartInfo.Write(memory, GuestLayout.StartInfoAddress, memoryMap, GuestLayout.CmdlineAddress, cmdline);
         return new PvhBoot(entry, startInfo, image.Segments[0].PhysicalAddress, image.Segments[^1].End);

@@ -28,6 +28,13 @@ public sealed unsafe class Vcpu : IDisposable
     public Vm Vm { get; }
     public int Index { get; }
 
+    /// <summary>KVM_GET_TSC_KHZ: the guest TSC frequency in kHz, or the errno as a negative number.</summary>
+    internal int GetTscKhz()
+    {
+        int khz = Libc.Ioctl(_fd, KvmIoctl.GetTscKhz, 0);
+        return khz >= 0 ? khz : -Libc.LastErrno;
+    }
+
     /// <summary>The shared kvm_run page; valid for the vCPU's lifetime.</summary>
     internal byte* RunPage => _run;
 
