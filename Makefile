@@ -40,13 +40,10 @@ run: publish guests
 test: deps-test publish guests
 	@BHYVE_AOT_BIN=$(abspath $(BIN)) BHYVE_AOT_GUESTS=$(abspath $(GUESTS)) \
 	  $(DOTNET) test tests/Bhyve.Aot.Tests/Bhyve.Aot.Tests.csproj -c Release --nologo \
-	    --logger "console;verbosity=normal" --logger "trx;LogFileName=results.trx" 2>&1 | tee $(OUT)/test.log; \
+	    --logger "console;verbosity=normal" 2>&1 | tee $(OUT)/test.log; \
 	  status=$${PIPESTATUS[0]}; \
-	  summary=$$(grep -E "^(Passed|Failed)!" $(OUT)/test.log | tail -1); \
-	  passed=$$(echo "$$summary" | sed -nE 's/.*Passed: *([0-9]+).*/\1/p'); \
-	  failed=$$(echo "$$summary" | sed -nE 's/.*Failed: *([0-9]+).*/\1/p'); \
-	  skipped=$$(echo "$$summary" | sed -nE 's/.*Skipped: *([0-9]+).*/\1/p'); \
-	  echo "$${passed:-0} passed, $${failed:-0} failed, $${skipped:-0} skipped"; \
+	  count() { grep -E "^ +$$1: +[0-9]+" $(OUT)/test.log | tail -1 | grep -oE "[0-9]+" || echo 0; }; \
+	  echo "$$(count Passed) passed, $$(count Failed) failed, $$(count Skipped) skipped"; \
 	  exit $$status
 
 bench: publish guests
