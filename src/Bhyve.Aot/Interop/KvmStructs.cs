@@ -92,3 +92,53 @@ internal static class KvmRunLayout
     // system event
     public const int SystemEventType = Union + 0;
 }
+
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe struct KvmIoeventfd
+{
+    public const uint FlagDatamatch = 1, FlagPio = 2, FlagDeassign = 4;
+    public ulong Datamatch;
+    public ulong Addr;
+    public uint Len;
+    public int Fd;
+    public uint Flags;
+    public fixed byte Pad[36];
+}
+
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe struct KvmIrqfd
+{
+    public const uint FlagDeassign = 1;
+    public uint Fd;
+    public uint Gsi;
+    public uint Flags;
+    public uint ResampleFd;
+    public fixed byte Pad[16];
+}
+
+/// <summary>struct kvm_irq_routing_entry (48 bytes): an irqchip pin or an MSI message for one GSI.</summary>
+[StructLayout(LayoutKind.Explicit, Size = 48)]
+internal struct KvmIrqRoutingEntry
+{
+    public const uint TypeIrqchip = 1, TypeMsi = 2;
+    public const uint IrqchipPicMaster = 0, IrqchipPicSlave = 1, IrqchipIoapic = 2;
+    [FieldOffset(0)] public uint Gsi;
+    [FieldOffset(4)] public uint Type;
+    [FieldOffset(8)] public uint Flags;
+    // irqchip
+    [FieldOffset(16)] public uint Irqchip;
+    [FieldOffset(20)] public uint Pin;
+    // msi
+    [FieldOffset(16)] public uint MsiAddressLo;
+    [FieldOffset(20)] public uint MsiAddressHi;
+    [FieldOffset(24)] public uint MsiData;
+}
+
+[StructLayout(LayoutKind.Sequential)]
+internal struct PollFd
+{
+    public const short PollIn = 1;
+    public int Fd;
+    public short Events;
+    public short Revents;
+}

@@ -61,6 +61,38 @@ public sealed unsafe class Vm : IDisposable
         if (Libc.Ioctl(_fd, KvmIoctl.IrqLine, irqLevel) < 0) throw new KvmException($"KVM_IRQ_LINE {gsi}", Libc.LastErrno);
     }
 
+    /// <summary>Lets KVM complete guest writes to [address, address+length) by signalling fd, with no exit to us.</summary>
+    public void SetIoeventfd(ulong address, uint length, int fd, bool portIo, bool assign)
+    {
+        var request = new KvmIoeventfd
+        {
+            Addr = address,
+            Len = length,
+            Fd = fd,
+            Flags = (portIo ? KvmIoeventfd.FlagPio : 0) | (assign ? 0 : KvmIoeventfd.FlagDeassign),
+        };
+        if (Libc.Ioctl(_fd, KvmIoctl.Ioeventfd, &request) < 0)
+            throw new KvmException($"KVM_IOEVENTFD at 0x{address:x}", Libc.LastErrno);
+    }
+
+    /// <summary>Makes a write to fd inject the interrupt routed at gsi.</summary>
+    public void SetIrqfd(int fd, uint gsi, bool assign)
+    {
+        var request = new KvmIrqfd { Fd = (uint)fd, Gsi = gsi, Flags = assign ? 0 : KvmIrqfd.FlagDeassign };
+        if (Libc.Ioctl(_fd, KvmIoctl.Irqfd, &request) < 0) throw new KvmException($"KVM_IRQFD gsi {gsi}", Libc.LastErrno);
+    }
+
+    /// <summary>Replaces the whole GSI routing table (KVM_SET_GSI_ROUTING).</summary>
+    internal void SetGsiRouting(ReadOnlySpan<KvmIrqRoutingEntry> entries)
+    {
+        int bytes = 8 + entries.Length * sizeof(KvmIrqRoutingEntry);
+        byte* buffer = stackalloc byte[bytes];
+        *(uint*)buffer = (uint)entries.Length;
+        *(uint*)(buffer + 4) = 0;
+        entries.CopyTo(new Span<KvmIrqRoutingEntry>(buffer + 8, entries.Length));
+        if (Libc.Ioctl(_fd, KvmIoctl.SetGsiRouting, buffer) < 0) throw new KvmException("KVM_SET_GSI_ROUTING", Libc.LastErrno);
+    }
+
     public Vcpu CreateVcpu(int index)
     {
         int fd = Libc.Ioctl(_fd, KvmIoctl.CreateVcpu, (nuint)index);

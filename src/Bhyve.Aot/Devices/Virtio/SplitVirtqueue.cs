@@ -1,0 +1,126 @@
+using System.Runtime.CompilerServices;
+using Bhyve.Aot.Memory;
+
+namespace Bhyve.Aot.Devices.Virtio;
+
+/// <summary>What popping the avail ring found.</summary>
+public enum PopResult
+{
+    Empty,
+    Available,
+    /// <summary>The avail index jumped by more than the queue size, or a head index is out of range: a corrupt ring.</summary>
+    Corrupt,
+}
+
+/// <summary>
+/// The device side of a split virtqueue (virtio 1.x §2.7). Ring memory is translated once when the queue is
+/// enabled; afterwards every access is a plain load or store into guest RAM with the ordering the spec asks
+/// for: avail->idx is read with acquire, used->idx written with release, and a full fence separates our
+/// used-ring update from reading the guest's suppression fields. Owned by exactly one thread.
+/// </summary>
+public sealed unsafe class SplitVirtqueue
+{
+    public const ushort DescNext = 1, DescWrite = 2, DescIndirect = 4;
+    public const ushort AvailNoInterrupt = 1;
+    public const int DescriptorSize = 16;
+    public const ushort MaxSize = 32768;
+
+    private readonly byte* _desc, _avail, _used;
+    private ushort _lastAvail, _nextUsed, _lastSignalled;
+    private bool _pushedSinceSignal;
+
+    private SplitVirtqueue(ushort size, byte* desc, byte* avail, byte* used, bool eventIdx)
+    {
+        Size = size;
+        _desc = desc;
+        _avail = avail;
+        _used = used;
+        EventIdx = eventIdx;
+    }
+
+    public ushort Size { get; }
+    public bool EventIdx { get; }
+    public ushort LastAvail => _lastAvail;
+    public ushort NextUsed => _nextUsed;
+
+    /// <summary>Validates the ring geometry the driver programmed; null (with the reason) when it is unusable.</summary>
+    public static SplitVirtqueue? TryCreate(GuestMemory memory, ushort size, ulong desc, ulong avail, ulong used, bool eventIdx, out string? problem)
+    {
+        problem = null;
+        if (size == 0 || size > MaxSize || (size & (size - 1)) != 0) problem = $"queue size {size} is not a power of two up to {MaxSize}";
+        else if ((desc & 15) != 0 || (avail & 1) != 0 || (used & 3) != 0) problem = "ring addresses are misaligned";
+        else if (!memory.TryTranslate(desc, (ulong)size * DescriptorSize, out byte* d)) problem = $"descriptor table at 0x{desc:x} is outside RAM";
+        else if (!memory.TryTranslate(avail, 6 + 2UL * size, out byte* a)) problem = $"avail ring at 0x{avail:x} is outside RAM";
+        else if (!memory.TryTranslate(used, 6 + 8UL * size, out byte* u)) problem = $"used ring at 0x{used:x} is outside RAM";
+        else return new SplitVirtqueue(size, d, a, u, eventIdx);
+        return null;
+    }
+
+    /// <summary>Takes the next available chain head.</summary>
+    public PopResult TryPop(out ushort head)
+    {
+        head = 0;
+        ushort availIdx = Volatile.Read(ref *(ushort*)(_avail + 2));
+        ushort pending = (ushort)(availIdx - _lastAvail);
+        if (pending == 0) return PopResult.Empty;
+        if (pending > Size) return PopResult.Corrupt;
+        head = Volatile.Read(ref *(ushort*)(_avail + 4 + 2 * (_lastAvail & (Size - 1))));
+        if (head >= Size) return PopResult.Corrupt;
+        _lastAvail++;
+        return PopResult.Available;
+    }
+
+    /// <summary>Hands back the last popped head (used when the backend is full and the request must wait).</summary>
+    public void UndoPop() => _lastAvail--;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public VirtqDescriptor Descriptor(int index) => Unsafe.ReadUnaligned<VirtqDescriptor>(_desc + index * DescriptorSize);
+
+    /// <summary>Publishes a completed chain: the element first, then used->idx with release semantics.</summary>
+    public void PushUsed(ushort head, uint length)
+    {
+        byte* element = _used + 4 + 8 * (_nextUsed & (Size - 1));
+        *(uint*)element = head;
+        *(uint*)(element + 4) = length;
+        _nextUsed++;
+        Volatile.Write(ref *(ushort*)(_used + 2), _nextUsed);
+        _pushedSinceSignal = true;
+    }
+
+    /// <summary>Whether the guest wants an interrupt for what was pushed since the last call (EVENT_IDX or the NO_INTERRUPT flag).</summary>
+    public bool ShouldInterrupt()
+    {
+        if (!_pushedSinceSignal) return false;
+        _pushedSinceSignal = false;
+        // Our used->idx store must be visible before we read the guest's used_event / flags (a lost wake-up otherwise).
+        Interlocked.MemoryBarrier();
+        ushort now = _nextUsed, before = _lastSignalled;
+        _lastSignalled = now;
+        if (!EventIdx) return (Volatile.Read(ref *(ushort*)_avail) & AvailNoInterrupt) == 0;
+        ushort usedEvent = Volatile.Read(ref *(ushort*)(_avail + 4 + 2 * Size));
+        return (ushort)(now - usedEvent - 1) < (ushort)(now - before);
+    }
+
+    /// <summary>
+    /// Before sleeping: with EVENT_IDX, ask for a kick at the next new entry (avail_event = last_avail), fence,
+    /// and report whether entries arrived meanwhile, in which case the caller must not sleep.
+    /// </summary>
+    public bool ArmNotification()
+    {
+        if (EventIdx)
+        {
+            Volatile.Write(ref *(ushort*)(_used + 4 + 8 * Size), _lastAvail);
+            Interlocked.MemoryBarrier();
+        }
+        return Volatile.Read(ref *(ushort*)(_avail + 2)) != _lastAvail;
+    }
+}
+
+/// <summary>struct virtq_desc.</summary>
+public readonly struct VirtqDescriptor
+{
+    public readonly ulong Address;
+    public readonly uint Length;
+    public readonly ushort Flags;
+    public readonly ushort Next;
+}
