@@ -15,6 +15,7 @@ public sealed record VmConfig
     public int Cpus { get; init; } = 1;
     public string Cmdline { get; init; } = "";
     public bool HugePages { get; init; }
+    public IReadOnlyList<DiskConfig> Disks { get; init; } = [];
 
     /// <summary>All checks on user-supplied values, in one place; throws ConfigException with one clear sentence.</summary>
     public void Validate()
@@ -25,5 +26,6 @@ public sealed record VmConfig
         if (System.Text.Encoding.UTF8.GetByteCount(Cmdline) > GuestLayout.CmdlineMax)
             throw new ConfigException($"--cmdline is longer than {GuestLayout.CmdlineMax} bytes");
         if (Cmdline.Contains('\0')) throw new ConfigException("--cmdline contains a NUL character");
+        if (Disks.Count > 8) throw new ConfigException($"{Disks.Count} disks given; at most 8");
     }
 }
