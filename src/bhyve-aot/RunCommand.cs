@@ -26,14 +26,22 @@ public static class RunCommand
         var cpus = new Option<int>("--cpus", "-c") { Description = "number of vCPUs", DefaultValueFactory = _ => 1 };
         var cmdline = new Option<string>("--cmdline", "-C") { Description = "guest command line", DefaultValueFactory = _ => "" };
         var hugePages = new Option<bool>("--huge-pages") { Description = "back guest RAM with transparent huge pages" };
+        var disks = new Option<string[]>("--disk")
+        {
+            Description = "virtio-blk disk: path=FILE[,readonly][,discard=unmap|ignore][,direct][,queues=N][,queue-size=N][,size=S,create][,serial=S]; repeatable",
+            AllowMultipleArgumentsPerToken = false,
+        };
         var stats = new Option<bool>("--stats") { Description = "print VM exit counts on stderr when the guest ends" };
 
         var command = new Command("run", "Boot a kernel and exit with the guest's status.\n\n" + ExitCodes.Table)
         {
-            kernel, memory, cpus, cmdline, hugePages, stats,
+            kernel, memory, cpus, cmdline, disks, hugePages, stats,
         };
         command.SetAction(result =>
         {
+            DiskConfig[] diskConfigs;
+            try { diskConfigs = (result.GetValue(disks) ?? []).Select(DiskConfig.Parse).ToArray(); }
+            catch (ConfigException e) { return Program.Fail(ExitCodes.Usage, e.Message); }
             var config = new VmConfig
             {
                 KernelPath = result.GetValue(kernel)!,
@@ -41,6 +49,7 @@ public static class RunCommand
                 Cpus = result.GetValue(cpus),
                 Cmdline = result.GetValue(cmdline) ?? "",
                 HugePages = result.GetValue(hugePages),
+                Disks = diskConfigs,
             };
             return Run(config, result.GetValue(stats));
         });
@@ -66,6 +75,11 @@ public static class RunCommand
         {
             var c = machine.Exits;
             Console.Error.WriteLine($"bhyve-aot: exits to user space: {c.Total} (port I/O {c.Io}, MMIO {c.Mmio}, interrupted {c.Interrupted}, other {c.Other})");
+            if (config.Disks.Count > 0)
+            {
+                var d = machine.DiskCounters;
+                Console.Error.WriteLine($"bhyve-aot: virtio-blk: {d.Requests} requests, {d.Doorbells} doorbells (ioeventfd), {d.Interrupts} interrupts, {d.BackendFull} backend-full stalls");
+            }
         }
         return exit.Code;
     }

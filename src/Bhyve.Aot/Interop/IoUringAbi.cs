@@ -21,6 +21,42 @@ internal static class IoUringAbi
     /// <summary>How many io_uring_probe_op entries we pass; the opcode is a u8, so 256 covers every kernel.</summary>
     public const int ProbeOpCapacity = 256;
 
+    /// <summary>IORING_REGISTER_FILES / IORING_REGISTER_EVENTFD: fixed file table, completion eventfd.</summary>
+    public const long RegisterFiles = 2;
+    public const long RegisterEventFd = 4;
+
+    /// <summary>IORING_SETUP_*: CQSIZE lets us size the CQ ring; CLAMP trims oversized rings instead of failing.</summary>
+    public const uint SetupCqSize = 1u << 3;
+    public const uint SetupClamp = 1u << 4;
+
+    /// <summary>IORING_FEAT_*: SINGLE_MMAP (5.4) maps SQ and CQ rings together; NODROP (5.5) buffers overflowing CQEs.</summary>
+    public const uint FeatSingleMmap = 1u << 0;
+    public const uint FeatNoDrop = 1u << 1;
+    public const uint FeatSubmitStable = 1u << 2;
+
+    /// <summary>mmap offsets of the three shared regions (IORING_OFF_*).</summary>
+    public const long OffSqRing = 0;
+    public const long OffCqRing = 0x8000000;
+    public const long OffSqes = 0x10000000;
+
+    /// <summary>io_uring_enter flags: GETEVENTS also flushes CQEs the kernel parked on its overflow list.</summary>
+    public const uint EnterGetEvents = 1u << 0;
+
+    /// <summary>sq_ring->flags bits (IORING_SQ_*): CQ_OVERFLOW says CQEs wait on the kernel's overflow list.</summary>
+    public const uint SqNeedWakeup = 1u << 0;
+    public const uint SqCqOverflow = 1u << 1;
+
+    /// <summary>sqe->flags bits (IOSQE_*).</summary>
+    public const byte SqeFixedFile = 1 << 0;
+    public const byte SqeIoDrain = 1 << 1;
+    public const byte SqeIoLink = 1 << 2;
+
+    /// <summary>sqe->fsync_flags: IORING_FSYNC_DATASYNC (fdatasync instead of fsync).</summary>
+    public const uint FsyncDataSync = 1u << 0;
+
+    public const int SqeSize = 64;
+    public const int CqeSize = 16;
+
     /// <summary>/proc/sys/kernel/io_uring_disabled: 0 all may use it, 1 only CAP_SYS_ADMIN or io_uring_group, 2 nobody.</summary>
     public const string DisabledSysctl = "/proc/sys/kernel/io_uring_disabled";
 }
@@ -89,4 +125,36 @@ internal struct IoUringProbeOp
     public byte Resv;
     public ushort Flags;
     public uint Resv2;
+}
+
+/// <summary>
+/// struct io_uring_sqe (64 bytes). Only the union members the block engine uses are named:
+/// Off (off/addr2), Addr (addr/splice_off_in), Len, OpFlags (rw_flags/fsync_flags/...).
+/// </summary>
+[StructLayout(LayoutKind.Explicit, Size = 64)]
+public struct IoUringSqe
+{
+    [FieldOffset(0)] public IoUringOp Opcode;
+    [FieldOffset(1)] public byte Flags;
+    [FieldOffset(2)] public ushort IoPrio;
+    [FieldOffset(4)] public int Fd;
+    [FieldOffset(8)] public ulong Off;
+    [FieldOffset(16)] public ulong Addr;
+    [FieldOffset(24)] public uint Len;
+    [FieldOffset(28)] public uint OpFlags;
+    [FieldOffset(32)] public ulong UserData;
+    [FieldOffset(40)] public ushort BufIndex;
+    [FieldOffset(42)] public ushort Personality;
+    [FieldOffset(44)] public int SpliceFdIn;
+    [FieldOffset(48)] public ulong Addr3;
+    [FieldOffset(56)] public ulong Pad2;
+}
+
+/// <summary>struct io_uring_cqe (16 bytes, rings set up without IORING_SETUP_CQE32).</summary>
+[StructLayout(LayoutKind.Sequential)]
+public struct IoUringCqe
+{
+    public ulong UserData;
+    public int Res;
+    public uint Flags;
 }

@@ -1,6 +1,10 @@
 using Bhyve.Aot.Boot;
 using Bhyve.Aot.Devices.Bus;
 using Bhyve.Aot.Devices.Legacy;
+using Bhyve.Aot.Devices.Pci;
+using Bhyve.Aot.Devices.Virtio;
+using Bhyve.Aot.Devices.Virtio.Blk;
+using Bhyve.Aot.Storage;
 using Bhyve.Aot.Kvm;
 using Bhyve.Aot.Memory;
 
@@ -20,6 +24,7 @@ public sealed class Machine : IVmLifecycle
     private GuestMemory? _memory;
     private readonly List<Vcpu> _vcpus = [];
     private readonly List<VcpuLoop> _loops = [];
+    private readonly List<VirtioBlk> _disks = [];
 
     public Machine(VmConfig config)
     {
@@ -77,6 +82,7 @@ public sealed class Machine : IVmLifecycle
         Ports.Register(Uart8250.Com1Port, Uart8250.PortCount, uart);
         Ports.Register(DebugExit.DefaultPort, 1, new DebugExit(status => Stop(new VmExit(status, null))));
         if (consoleIn is not null) console.StartInput(consoleIn, uart);
+        AttachPci(_vm, _memory);
 
         var supported = _kvm.GetSupportedCpuid();
         for (int i = 0; i < _config.Cpus; i++)
@@ -99,6 +105,60 @@ public sealed class Machine : IVmLifecycle
         uart.CloseOutput();
         console.CloseAsync().GetAwaiter().GetResult();
         return result;
+    }
+
+    /// <summary>Requests, doorbells and interrupts of every virtio-blk queue, summed.</summary>
+    public VirtioQueueCounters DiskCounters
+    {
+        get
+        {
+            var sum = new VirtioQueueCounters();
+            foreach (var d in _disks)
+            {
+                var c = d.Counters;
+                sum.Requests += c.Requests;
+                sum.Doorbells += c.Doorbells;
+                sum.Interrupts += c.Interrupts;
+                sum.BackendFull += c.BackendFull;
+            }
+            return sum;
+        }
+    }
+
+    /// <summary>The PCI root bus (host bridge, CF8/CFC and ECAM) and one virtio-blk function per disk.</summary>
+    private void AttachPci(Vm vm, GuestMemory memory)
+    {
+        var root = new PciRoot(Mmio);
+        root.Attach(0, new PciHostBridge());
+        Ports.Register(PciConfigPorts.BasePort, PciConfigPorts.PortCount, new PciConfigPorts(root));
+        Mmio.Register(PciEcam.Base, PciEcam.Size, new PciEcam(root));
+        var routing = new KvmInterruptRouting(vm);
+        var doorbells = new KvmDoorbellBinder(vm);
+        foreach (var disk in _config.Disks)
+        {
+            var file = OpenDisk(disk);
+            var options = BlockEngineOptions.Default with { QueueDepth = disk.QueueSize };
+            var model = new VirtioBlkDisk(
+                CapacitySectors: file.Size / 512,
+                BlockSize: file.LogicalBlockSize,
+                ReadOnly: disk.ReadOnly,
+                Discard: disk.Discard == DiscardMode.Unmap && file.CanDiscard,
+                WriteZeroes: file.CanWriteZeroes,
+                WriteZeroesMayUnmap: disk.Discard == DiscardMode.Unmap && file.CanDiscard,
+                Serial: disk.Serial);
+            var blk = new VirtioBlk(model, disk.Queues, (ushort)disk.QueueSize, options.MaxSegments, () => BlockEngineFactory.Create(file, options));
+            _disks.Add(blk);
+            root.Attach(root.FreeSlot(), new VirtioPciTransport(blk, memory, routing.CreateMsiSink(disk.Queues + 1), doorbells));
+        }
+    }
+
+    private static BlockFile OpenDisk(DiskConfig disk)
+    {
+        try
+        {
+            return disk.Create ? BlockFile.Create(disk.Path, disk.CreateSize, disk.Direct) : BlockFile.Open(disk.Path, disk.ReadOnly, disk.Direct);
+        }
+        catch (BlockFileException e) { throw new ConfigException($"--disk {disk.Path}: {e.Message}"); }
     }
 
     private void RunVcpu(VcpuLoop loop)

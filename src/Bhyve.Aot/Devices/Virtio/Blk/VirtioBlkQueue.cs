@@ -1,0 +1,256 @@
+using System.Buffers.Binary;
+using Bhyve.Aot.Interop;
+using Bhyve.Aot.Memory;
+using Bhyve.Aot.Os;
+using Bhyve.Aot.Storage;
+
+namespace Bhyve.Aot.Devices.Virtio.Blk;
+
+/// <summary>Per-queue counters, read by `run --stats` and benchmarks (exits and interrupts per request).</summary>
+public struct VirtioQueueCounters
+{
+    public long Requests, Doorbells, Interrupts, BackendFull;
+}
+
+/// <summary>
+/// One virtio-blk queue and the thread that owns it: wake on the doorbell eventfd or the engine's completion
+/// eventfd, pop and frame requests, hand them to the engine straight over guest RAM, complete them into the
+/// used ring, interrupt when the guest asked for it. Nothing on this path allocates or takes a lock.
+/// </summary>
+internal sealed unsafe class VirtioBlkQueue
+{
+    private const int MaxChainSegments = 1024;
+
+    private readonly int _index;
+    private readonly SplitVirtqueue _queue;
+    private readonly GuestMemory _memory;
+    private readonly IBlockEngine _engine;
+    private readonly EventFd _doorbell;
+    private readonly EventFd _stop = new();
+    private readonly VirtioActivation _activation;
+    private readonly VirtioBlkDisk _disk;
+    private readonly bool _indirect;
+    private readonly ChainSegment[] _chain = new ChainSegment[MaxChainSegments];
+    private readonly IoVec[] _iov;
+    private readonly BlockCompletion[] _completions;
+    private readonly nint[] _statusOf;     // per head: the status byte to write on completion
+    private readonly uint[] _usedLengthOf; // per head: used-ring length on success
+    private readonly ulong[] _expectedOf;  // per head: bytes the engine must report for success
+    private readonly bool[] _inFlight;
+    private readonly Thread _thread;
+    private volatile bool _stopping;
+    private bool _broken;
+    public VirtioQueueCounters Counters;
+
+    public VirtioBlkQueue(int index, SplitVirtqueue queue, VirtioActivation activation, VirtioBlkDisk disk, IBlockEngine engine, int maxDataSegments)
+    {
+        _index = index;
+        _queue = queue;
+        _memory = activation.Memory;
+        _engine = engine;
+        _doorbell = activation.Notifiers[index];
+        _activation = activation;
+        _disk = disk;
+        _indirect = activation.Has(VirtioFeatures.IndirectDesc);
+        _iov = new IoVec[maxDataSegments];
+        _completions = new BlockCompletion[Math.Max(engine.Capacity, 1)];
+        _statusOf = new nint[queue.Size];
+        _usedLengthOf = new uint[queue.Size];
+        _expectedOf = new ulong[queue.Size];
+        _inFlight = new bool[queue.Size];
+        _thread = new Thread(Run) { IsBackground = true, Name = $"virtio-blk q{index}" };
+    }
+
+    public void Start() => _thread.Start();
+
+    /// <summary>Stops popping, waits for the engine to finish what the kernel holds (it writes guest RAM), then ends the thread.</summary>
+    public void Stop()
+    {
+        _stopping = true;
+        _stop.Signal();
+        _thread.Join();
+        _engine.Dispose();
+        _stop.Dispose();
+    }
+
+    private void Run()
+    {
+        PollFd* fds = stackalloc PollFd[3];
+        fds[0] = new PollFd { Fd = _doorbell.Fd, Events = PollFd.PollIn };
+        fds[1] = new PollFd { Fd = _engine.CompletionEventFd, Events = PollFd.PollIn };
+        fds[2] = new PollFd { Fd = _stop.Fd, Events = PollFd.PollIn };
+        while (true)
+        {
+            if (_stopping)
+            {
+                Drain(fds);
+                return;
+            }
+            Counters.Doorbells += (long)_doorbell.Drain();
+            Complete();
+            if (!_broken) Pop();
+            _engine.Submit();
+            if (_queue.ShouldInterrupt())
+            {
+                Counters.Interrupts++;
+                _activation.Interrupts.Queue(_index);
+            }
+            // Sleep only when the guest has been asked to kick us and nothing arrived in between.
+            if (!_broken && _queue.ArmNotification() && _engine.InFlight < _engine.Capacity) continue;
+            Libc.Poll(fds, 3, -1);
+        }
+    }
+
+    private void Drain(PollFd* fds)
+    {
+        // The guest is resetting us: let the kernel finish with guest memory, but publish nothing.
+        while (_engine.InFlight > 0)
+        {
+            _engine.AcknowledgeCompletionSignal();
+            if (_engine.Reap(_completions) == 0) Libc.Poll(fds + 1, 1, 100);
+        }
+    }
+
+    private void Complete()
+    {
+        _engine.AcknowledgeCompletionSignal();
+        int n;
+        do
+        {
+            n = _engine.Reap(_completions);
+            for (int i = 0; i < n; i++)
+            {
+                ushort head = (ushort)_completions[i].UserData;
+                int result = _completions[i].Result;
+                bool ok = result >= 0 && (ulong)result == _expectedOf[head];
+                Finish(head, ok ? VirtioBlkType.StatusOk : VirtioBlkType.StatusIoErr, ok ? _usedLengthOf[head] : 1);
+            }
+        } while (n == _completions.Length);
+    }
+
+    private void Pop()
+    {
+        while (_engine.InFlight < _engine.Capacity)
+        {
+            var popped = _queue.TryPop(out ushort head);
+            if (popped == PopResult.Empty) return;
+            if (popped == PopResult.Corrupt) { Break("avail ring corrupt (index jump or head out of range)"); return; }
+            if (_inFlight[head]) { Break($"head {head} made available twice"); return; }
+            var error = DescriptorChain.Walk(_queue, _memory, head, _indirect, _chain, out int count, out _);
+            if (error != ChainError.None) { Break($"descriptor chain at head {head}: {error}"); return; }
+            string? fatal = VirtioBlkRequest.TryParse(new ReadOnlySpan<ChainSegment>(_chain, 0, count), _iov, out var request);
+            if (fatal is not null) { Break($"request at head {head}: {fatal}"); return; }
+            Counters.Requests++;
+            if (!Dispatch(head, ref request))
+            {
+                // The engine is full: give the chain back and retry after completions free room.
+                _queue.UndoPop();
+                Counters.BackendFull++;
+                return;
+            }
+        }
+    }
+
+    /// <summary>Acts on one framed request. Returns false only when the engine has no room (nothing happened).</summary>
+    private bool Dispatch(ushort head, ref VirtioBlkRequest r)
+    {
+        _statusOf[head] = (nint)r.Status;
+        _usedLengthOf[head] = 1;
+        _expectedOf[head] = 0;
+        if (r.DataSegments < 0 || r.StrayLength != 0) return Done(head, VirtioBlkType.StatusIoErr);
+        var data = new ReadOnlySpan<IoVec>(_iov, 0, r.DataSegments);
+        ulong offset = r.Sector * 512;
+        switch (r.Type)
+        {
+            case VirtioBlkType.In or VirtioBlkType.Out:
+                if (r.DataLength % 512 != 0 || r.DataLength > int.MaxValue || !_disk.InRange(r.Sector, r.DataLength / 512))
+                    return Done(head, VirtioBlkType.StatusIoErr);
+                if (r.Type == VirtioBlkType.Out && _disk.ReadOnly) return Done(head, VirtioBlkType.StatusIoErr);
+                if (r.DataLength == 0) return Done(head, VirtioBlkType.StatusOk);
+                _expectedOf[head] = r.DataLength;
+                _usedLengthOf[head] = r.Type == VirtioBlkType.In ? (uint)r.DataLength + 1 : 1;
+                return Submitted(head, r.Type == VirtioBlkType.In
+                    ? _engine.TryRead(offset, data, head)
+                    : _engine.TryWrite(offset, data, fua: false, head));
+            case VirtioBlkType.Flush or VirtioBlkType.FlushOut:
+                return Submitted(head, _engine.TryFlush(head));
+            case VirtioBlkType.GetId:
+                return Done(head, WriteSerial(data), (uint)Math.Min(r.DataLength, 20) + 1);
+            case VirtioBlkType.Discard when _disk.Discard && !_disk.ReadOnly:
+            case VirtioBlkType.WriteZeroes when _disk.WriteZeroes && !_disk.ReadOnly:
+                return RangeRequest(head, ref r, data);
+            default:
+                return Done(head, VirtioBlkType.StatusUnsupported);
+        }
+    }
+
+    private bool RangeRequest(ushort head, ref VirtioBlkRequest r, ReadOnlySpan<IoVec> data)
+    {
+        // One segment, as we advertise max_*_seg = 1; a segment may straddle buffers, so gather it.
+        if (r.DataLength != VirtioBlkType.SegmentSize) return Done(head, VirtioBlkType.StatusUnsupported);
+        Span<byte> segment = stackalloc byte[VirtioBlkType.SegmentSize];
+        int filled = 0;
+        foreach (var v in data)
+        {
+            new ReadOnlySpan<byte>((void*)v.Base, (int)v.Length).CopyTo(segment[filled..]);
+            filled += (int)v.Length;
+        }
+        ulong sector = BinaryPrimitives.ReadUInt64LittleEndian(segment);
+        uint sectors = BinaryPrimitives.ReadUInt32LittleEndian(segment[8..]);
+        uint flags = BinaryPrimitives.ReadUInt32LittleEndian(segment[12..]);
+        bool discard = r.Type == VirtioBlkType.Discard;
+        const uint Unmap = 1;
+        if ((flags & ~Unmap) != 0 || (discard && flags != 0)) return Done(head, VirtioBlkType.StatusUnsupported);
+        uint max = discard ? VirtioBlkDisk.MaxDiscardSectors : VirtioBlkDisk.MaxWriteZeroesSectors;
+        uint perBlock = _disk.BlockSize / 512;
+        if (sectors > max || !_disk.InRange(sector, sectors) || sector % perBlock != 0 || sectors % perBlock != 0)
+            return Done(head, VirtioBlkType.StatusIoErr);
+        if (sectors == 0) return Done(head, VirtioBlkType.StatusOk);
+        return Submitted(head, discard
+            ? _engine.TryDiscard(sector * 512, (ulong)sectors * 512, head)
+            : _engine.TryWriteZeroes(sector * 512, (ulong)sectors * 512, (flags & Unmap) != 0 && _disk.WriteZeroesMayUnmap, head));
+    }
+
+    private byte WriteSerial(ReadOnlySpan<IoVec> data)
+    {
+        // 20 bytes of ASCII, NUL-padded, no terminator when exactly 20 (§5.2.6).
+        Span<byte> id = stackalloc byte[20];
+        id.Clear();
+        for (int i = 0; i < _disk.Serial.Length && i < 20; i++) id[i] = (byte)_disk.Serial[i];
+        int written = 0;
+        foreach (var v in data)
+        {
+            int take = Math.Min((int)v.Length, 20 - written);
+            id.Slice(written, take).CopyTo(new Span<byte>((void*)v.Base, take));
+            written += take;
+            if (written == 20) break;
+        }
+        return VirtioBlkType.StatusOk;
+    }
+
+    private bool Submitted(ushort head, bool accepted)
+    {
+        if (accepted) _inFlight[head] = true;
+        return accepted;
+    }
+
+    private bool Done(ushort head, byte status, uint usedLength = 1)
+    {
+        _inFlight[head] = true;
+        Finish(head, status, usedLength);
+        return true;
+    }
+
+    private void Finish(ushort head, byte status, uint usedLength)
+    {
+        *(byte*)_statusOf[head] = status;
+        _inFlight[head] = false;
+        _queue.PushUsed(head, usedLength);
+    }
+
+    private void Break(string reason)
+    {
+        _broken = true;
+        _activation.NeedsReset(reason);
+    }
+}

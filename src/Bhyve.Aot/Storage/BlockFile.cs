@@ -1,0 +1,216 @@
+using Bhyve.Aot.Interop;
+
+namespace Bhyve.Aot.Storage;
+
+/// <summary>
+/// The backing store of a disk: a regular file or a block device, opened read-only or read-write, optionally
+/// O_DIRECT. Knows its size, its O_DIRECT alignment, and whether discard / write-zeroes really work on it.
+/// </summary>
+public sealed unsafe class BlockFile : IDisposable
+{
+    /// <summary>Sector size of every virtio-blk request; sizes must be whole sectors.</summary>
+    public const uint SectorSize = 512;
+
+    private int _fd;
+
+    private BlockFile(int fd, string path, bool readOnly, bool direct)
+    {
+        _fd = fd;
+        Path = path;
+        ReadOnly = readOnly;
+        Direct = direct;
+    }
+
+    public int Fd => _fd;
+    public string Path { get; }
+    public bool ReadOnly { get; }
+    public bool Direct { get; }
+    public bool IsBlockDevice { get; private set; }
+    public ulong Size { get; private set; }
+
+    /// <summary>Smallest I/O unit: BLKSSZGET for devices; 512 for files (4096 if STATX_DIOALIGN says so under O_DIRECT).</summary>
+    public uint LogicalBlockSize { get; private set; } = SectorSize;
+
+    /// <summary>O_DIRECT: the alignment file offsets and lengths need (STATX_DIOALIGN dio_offset_align, else LogicalBlockSize).</summary>
+    public uint OffsetAlignment { get; private set; } = SectorSize;
+
+    /// <summary>O_DIRECT: the alignment user buffers need (STATX_DIOALIGN dio_mem_align, else LogicalBlockSize).</summary>
+    public uint MemoryAlignment { get; private set; } = SectorSize;
+
+    /// <summary>fallocate(PUNCH_HOLE|KEEP_SIZE) works (detected; see DetectCapabilities).</summary>
+    public bool CanDiscard { get; private set; }
+
+    /// <summary>Some zeroing fallocate mode works, so WRITE ZEROES really zeroes.</summary>
+    public bool CanWriteZeroes { get; private set; }
+
+    /// <summary>Opens an existing file or block device.</summary>
+    public static BlockFile Open(string path, bool readOnly = false, bool direct = false)
+    {
+        int flags = (readOnly ? Libc.O_RDONLY : Libc.O_RDWR) | Libc.O_CLOEXEC | (direct ? BlockAbi.O_DIRECT : 0);
+        int fd = Libc.Open(path, flags);
+        if (fd < 0) throw OpenFailure(path, Libc.LastErrno, readOnly, direct);
+        return Describe(new BlockFile(fd, path, readOnly, direct));
+    }
+
+    /// <summary>
+    /// Creates a sparse regular file of size bytes (ftruncate allocates nothing); an existing file of exactly that
+    /// size is opened instead, and one of a different size is refused rather than resized.
+    /// </summary>
+    public static BlockFile Create(string path, ulong size, bool direct = false)
+    {
+        CheckSize(path, size);
+        int flags = Libc.O_RDWR | Libc.O_CLOEXEC | BlockAbi.O_CREAT | BlockAbi.O_EXCL | (direct ? BlockAbi.O_DIRECT : 0);
+        int fd = Libc.OpenWithMode(path, flags, BlockAbi.CreateMode);
+        if (fd < 0)
+        {
+            int errno = Libc.LastErrno;
+            if (errno != BlockAbi.EEXIST) throw OpenFailure(path, errno, false, direct);
+            var existing = Open(path, readOnly: false, direct);
+            if (existing.Size != size)
+            {
+                ulong actual = existing.Size;
+                existing.Dispose();
+                throw new BlockFileException($"{path}: exists with size {actual} bytes, not the requested {size}");
+            }
+            return existing;
+        }
+        if (Libc.Ftruncate(fd, (long)size) < 0)
+        {
+            int errno = Libc.LastErrno;
+            Libc.Close(fd);
+            throw new BlockFileException($"{path}: cannot size to {size} bytes: {Libc.Describe(errno)}", errno);
+        }
+        return Describe(new BlockFile(fd, path, false, direct));
+    }
+
+    private static BlockFile Describe(BlockFile file)
+    {
+        try
+        {
+            file.ReadAttributes();
+            CheckSize(file.Path, file.Size);
+            file.DetectCapabilities();
+            return file;
+        }
+        catch
+        {
+            file.Dispose();
+            throw;
+        }
+    }
+
+    private static void CheckSize(string path, ulong size)
+    {
+        if (size == 0) throw new BlockFileException($"{path}: size is 0; a disk needs at least one {SectorSize}-byte sector");
+        if (size % SectorSize != 0) throw new BlockFileException($"{path}: size {size} bytes is not a multiple of {SectorSize}");
+        if (size > long.MaxValue) throw new BlockFileException($"{path}: size {size} bytes is too large");
+    }
+
+    private static BlockFileException OpenFailure(string path, int errno, bool readOnly, bool direct) => errno switch
+    {
+        Libc.ENOENT => new($"{path}: no such file", errno),
+        Libc.EACCES or Libc.EPERM => new($"{path}: permission denied ({(readOnly ? "read" : "read-write")} access)", errno),
+        BlockAbi.EROFS => new($"{path}: read-only file system; open it read-only", errno),
+        BlockAbi.EISDIR => new($"{path}: is a directory", errno),
+        Libc.EINVAL when direct => new($"{path}: the file system does not support O_DIRECT", errno),
+        _ => new($"{path}: cannot open: {Libc.Describe(errno)}", errno),
+    };
+
+    /// <summary>statx(fd, "", AT_EMPTY_PATH): type, size, O_DIRECT alignment; block devices answer the ioctls.</summary>
+    private void ReadAttributes()
+    {
+        byte* stx = stackalloc byte[Statx.Size];
+        byte* empty = stackalloc byte[1];
+        empty[0] = 0;
+        uint mask = BlockAbi.StatxMaskType | BlockAbi.StatxMaskMode | BlockAbi.StatxMaskSize | BlockAbi.StatxMaskDioAlign;
+        if (Libc.Syscall(Statx.SyscallNumber, _fd, (long)empty, BlockAbi.AtEmptyPath, mask, (long)stx, 0) < 0)
+            throw new BlockFileException($"{Path}: statx failed: {Libc.Describe(Libc.LastErrno)}", Libc.LastErrno);
+        uint type = *(ushort*)(stx + BlockAbi.StatxModeOffset) & BlockAbi.S_IFMT;
+        if (type == BlockAbi.S_IFBLK)
+        {
+            IsBlockDevice = true;
+            ulong bytes;
+            if (Libc.Ioctl(_fd, BlockAbi.BlkGetSize64, &bytes) < 0)
+                throw new BlockFileException($"{Path}: BLKGETSIZE64 failed: {Libc.Describe(Libc.LastErrno)}", Libc.LastErrno);
+            int sector;
+            if (Libc.Ioctl(_fd, BlockAbi.BlkSszGet, &sector) < 0 || sector <= 0) sector = (int)SectorSize;
+            Size = bytes;
+            LogicalBlockSize = OffsetAlignment = MemoryAlignment = (uint)sector;
+        }
+        else if (type == BlockAbi.S_IFREG)
+        {
+            Size = *(ulong*)(stx + BlockAbi.StatxSizeOffset);
+        }
+        else
+        {
+            throw new BlockFileException($"{Path}: not a regular file or block device");
+        }
+
+        // STATX_DIOALIGN (6.1): the kernel's own answer for O_DIRECT; 0 means O_DIRECT is not supported here.
+        uint returned = *(uint*)(stx + BlockAbi.StatxMaskOffset);
+        if (Direct && (returned & BlockAbi.StatxMaskDioAlign) != 0)
+        {
+            uint mem = *(uint*)(stx + BlockAbi.StatxDioMemAlignOffset);
+            uint off = *(uint*)(stx + BlockAbi.StatxDioOffsetAlignOffset);
+            if (mem != 0 && off != 0)
+            {
+                MemoryAlignment = mem;
+                OffsetAlignment = Math.Max(off, LogicalBlockSize);
+                LogicalBlockSize = OffsetAlignment;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Discard / write-zeroes detection, without touching data:
+    /// - Regular file: fallocate(PUNCH_HOLE|KEEP_SIZE) on [Size, Size+4096), past EOF. File systems check the
+    ///   mode before the range, so an unsupported one says EOPNOTSUPP; a supported one has nothing to punch there
+    ///   and KEEP_SIZE leaves the size alone (ext4, xfs, btrfs, tmpfs). Write-zeroes on files falls back from
+    ///   ZERO_RANGE to punching (holes read as zero), so it works whenever punching does.
+    /// - Block device: blkdev_fallocate maps PUNCH_HOLE|KEEP_SIZE to zero-out with unmap and no fallback, and
+    ///   ZERO_RANGE to zero-out that falls back to writing zeroes in the kernel. So write-zeroes always works;
+    ///   discard works when the queue advertises write-zeroes (sysfs write_zeroes_max_bytes > 0).
+    /// - Read-only: neither (both write).
+    /// </summary>
+    private void DetectCapabilities()
+    {
+        if (ReadOnly) return;
+        if (IsBlockDevice)
+        {
+            CanWriteZeroes = true;
+            CanDiscard = DeviceQueueLimit("write_zeroes_max_bytes") > 0;
+            return;
+        }
+        const int Probe = 4096;
+        CanDiscard = Libc.Fallocate(_fd, BlockAbi.FallocPunchHole | BlockAbi.FallocKeepSize, (long)Size, Probe) == 0;
+        CanWriteZeroes = CanDiscard;
+    }
+
+    private ulong DeviceQueueLimit(string name)
+    {
+        byte* stx = stackalloc byte[Statx.Size];
+        byte* empty = stackalloc byte[1];
+        empty[0] = 0;
+        if (Libc.Syscall(Statx.SyscallNumber, _fd, (long)empty, BlockAbi.AtEmptyPath, BlockAbi.StatxMaskType, (long)stx, 0) < 0) return 0;
+        uint major = *(uint*)(stx + BlockAbi.StatxRdevMajorOffset), minor = *(uint*)(stx + BlockAbi.StatxRdevMinorOffset);
+        // A whole disk has queue/ itself; a partition's queue/ belongs to its parent disk, one level up.
+        foreach (string dir in (ReadOnlySpan<string>)["queue", "../queue"])
+        {
+            try
+            {
+                string text = File.ReadAllText($"/sys/dev/block/{major}:{minor}/{dir}/{name}").Trim();
+                return ulong.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out ulong v) ? v : 0;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+            }
+        }
+        return 0; // claim nothing we cannot see
+    }
+
+    public void Dispose()
+    {
+        if (_fd >= 0) Libc.Close(_fd);
+        _fd = -1;
+    }
+}

@@ -1,0 +1,34 @@
+using Bhyve.Aot.Interop;
+
+namespace Bhyve.Aot.Storage;
+
+/// <summary>
+/// How DISCARD and WRITE ZEROES map onto fallocate(2) modes, shared by both engines.
+/// On regular files the file system punches holes (which read as zero) or converts the range to zeroed extents.
+/// On block devices blkdev_fallocate (block/fops.c) maps PUNCH_HOLE|KEEP_SIZE to zero-out with unmap and no
+/// fallback (EOPNOTSUPP without device write-zeroes) and ZERO_RANGE|KEEP_SIZE to zero-out that falls back to
+/// writing zero pages; both need offset and length aligned to the logical block size.
+/// </summary>
+internal static class FallocateModes
+{
+    public const int PunchHole = BlockAbi.FallocPunchHole | BlockAbi.FallocKeepSize;
+    public const int ZeroRange = BlockAbi.FallocZeroRange | BlockAbi.FallocKeepSize;
+
+    /// <summary>DISCARD deallocates: a hole on files, zero-out with unmap on devices.</summary>
+    public const int Discard = PunchHole;
+
+    /// <summary>WRITE ZEROES: punch when the guest allows unmapping (as QEMU does), else zero in place.</summary>
+    public static int ForWriteZeroes(bool mayUnmap) => mayUnmap ? PunchHole : ZeroRange;
+
+    /// <summary>
+    /// The second mode to try when a WRITE ZEROES mode answers EOPNOTSUPP, or 0 when there is none:
+    /// punch → zero-range (works everywhere zero-range does); zero-range → punch on regular files only
+    /// (tmpfs has no ZERO_RANGE, and a hole reads as zero; on a device punching is not a zeroing fallback).
+    /// </summary>
+    public static int WriteZeroesFallback(int mode, bool isBlockDevice) => mode switch
+    {
+        PunchHole => ZeroRange,
+        ZeroRange when !isBlockDevice => PunchHole,
+        _ => 0,
+    };
+}

@@ -1,0 +1,286 @@
+using System.Runtime.InteropServices;
+using Bhyve.Aot.Host;
+using Bhyve.Aot.Interop;
+using Bhyve.Aot.IoUring;
+
+namespace Bhyve.Aot.Storage;
+
+/// <summary>
+/// The io_uring block engine: READV/WRITEV straight between the backing file and guest RAM, FSYNC and FALLOCATE
+/// for the rest, one SQE and one CQE per request. The file is registered (IOSQE_FIXED_FILE) and completions
+/// signal an eventfd.
+///
+/// Choices:
+/// - FUA is WRITEV with RWF_DSYNC rather than WRITEV + linked FSYNC: one SQE and one CQE per request (so the CQ can
+///   never overflow and a request never half-fails with -ECANCELED), and on an O_DIRECT block device the kernel turns
+///   it into a REQ_FUA write instead of a whole-cache flush.
+/// - Short reads/writes are reported as they are (Result = bytes moved), not resubmitted: the kernel already loops
+///   over buffered regular-file I/O, so a short result means EOF or an error the retry would hit again; the device
+///   maps any short transfer to an I/O error status.
+/// - No overflow: Capacity (QueueDepth) ≤ SQ entries and the CQ is twice the SQ, and each request owns one SQE and
+///   one CQE until reaped, so the CQ cannot fill; TryX returns false when Capacity requests are in flight.
+/// </summary>
+public sealed unsafe class IoUringBlockEngine : IBlockEngine
+{
+    private enum Kind : byte { Read, Write, Flush, Discard, WriteZeroes, Rejected }
+
+    private struct Slot
+    {
+        public ulong UserData;
+        public ulong Offset, Length;
+        public int Mode;
+        public int Segments;
+        public int Bounce;
+        public int RejectedResult;
+        public Kind Kind;
+        public bool Retried;
+    }
+
+    private const int FixedFileIndex = 0;
+    private const int ReapChunk = 32;
+
+    private readonly BlockFile _file;
+    private readonly IoUringRing _ring;
+    private readonly CompletionSignal _signal;
+    private readonly Slot[] _slots;
+    private readonly int[] _free;
+    private int _freeCount;
+    private IoVec* _iovecs;
+    private readonly int _maxSegments;
+    private readonly BounceBufferPool? _bounce;
+
+    public IoUringBlockEngine(BlockFile file, BlockEngineOptions options)
+    {
+        if (options.QueueDepth <= 0 || options.MaxSegments <= 0) throw new ArgumentOutOfRangeException(nameof(options));
+        _file = file;
+        _ring = new IoUringRing((uint)options.QueueDepth, 2 * (uint)options.QueueDepth);
+        try
+        {
+            if (_ring.SqEntries < options.QueueDepth) throw new IoUringException($"setup ({options.QueueDepth} entries clamped to {_ring.SqEntries})", Libc.EINVAL);
+            foreach (var (op, name, needed) in IoUringProbe.EngineOpcodes)
+            {
+                if (needed && !_ring.Supports(op)) throw new IoUringException($"opcode {name}", Libc.ENOSYS);
+            }
+            _signal = new CompletionSignal();
+            _ring.RegisterFiles([file.Fd]);
+            _ring.RegisterEventFd(_signal.Fd);
+        }
+        catch
+        {
+            _signal?.Dispose();
+            _ring.Dispose();
+            throw;
+        }
+
+        Capacity = options.QueueDepth;
+        _maxSegments = options.MaxSegments;
+        _slots = new Slot[Capacity];
+        _free = new int[Capacity];
+        for (int i = Capacity - 1; i >= 0; i--) _free[_freeCount++] = i;
+        _iovecs = (IoVec*)NativeMemory.AllocZeroed((nuint)Capacity * (nuint)_maxSegments, (nuint)sizeof(IoVec));
+        if (file.Direct) _bounce = new BounceBufferPool(options.BounceBuffers, options.BounceBufferBytes, file.MemoryAlignment);
+    }
+
+    public string Name => IoUringProbe.IoUringEngine;
+    public int CompletionEventFd => _signal.Fd;
+    public int Capacity { get; }
+    public int InFlight => Capacity - _freeCount;
+
+    /// <summary>The ring underneath (tests check it never drops a CQE).</summary>
+    internal IoUringRing Ring => _ring;
+
+    public bool TryRead(ulong offset, ReadOnlySpan<IoVec> iov, ulong userData) =>
+        TryReadWrite(Kind.Read, offset, iov, 0, userData);
+
+    public bool TryWrite(ulong offset, ReadOnlySpan<IoVec> iov, bool fua, ulong userData) =>
+        TryReadWrite(Kind.Write, offset, iov, fua ? BlockAbi.RwfDsync : 0, userData);
+
+    public bool TryFlush(ulong userData)
+    {
+        if (!TryBegin(Kind.Flush, userData, out int slot, out IoUringSqe* sqe)) return false;
+        sqe->Opcode = IoUringOp.Fsync;
+        sqe->OpFlags = IoUringAbi.FsyncDataSync;
+        Target(sqe, slot);
+        return true;
+    }
+
+    public bool TryDiscard(ulong offset, ulong length, ulong userData) =>
+        TryFallocate(Kind.Discard, FallocateModes.Discard, offset, length, userData);
+
+    public bool TryWriteZeroes(ulong offset, ulong length, bool mayUnmap, ulong userData) =>
+        TryFallocate(Kind.WriteZeroes, FallocateModes.ForWriteZeroes(mayUnmap), offset, length, userData);
+
+    public void Submit() => _ring.Submit();
+
+    public void AcknowledgeCompletionSignal() => _signal.Drain();
+
+    public int Reap(Span<BlockCompletion> completions)
+    {
+        Span<IoUringCqe> cqes = stackalloc IoUringCqe[ReapChunk];
+        int produced = 0;
+        bool resubmit = false;
+        while (produced < completions.Length)
+        {
+            int n = _ring.Reap(cqes[..Math.Min(ReapChunk, completions.Length - produced)]);
+            if (n == 0) break;
+            for (int i = 0; i < n; i++)
+            {
+                int slot = (int)cqes[i].UserData;
+                if (Finish(slot, cqes[i].Res, out int result, ref resubmit))
+                {
+                    completions[produced++] = new BlockCompletion(_slots[slot].UserData, result);
+                    Release(slot);
+                }
+            }
+        }
+        // A WRITE ZEROES fallback, or SQEs the kernel pushed back earlier, go out now rather than wait for the caller.
+        if (resubmit || _ring.Unsubmitted != 0) _ring.Submit();
+        return produced;
+    }
+
+    private bool TryReadWrite(Kind kind, ulong offset, ReadOnlySpan<IoVec> iov, int rwFlags, ulong userData)
+    {
+        if (!TryBegin(kind, userData, out int slot, out IoUringSqe* sqe)) return false;
+        ref Slot s = ref _slots[slot];
+        if (iov.Length == 0 || iov.Length > _maxSegments) return Reject(sqe, slot, -Libc.EINVAL);
+
+        IoVec* stored = _iovecs + (nint)slot * _maxSegments;
+        iov.CopyTo(new Span<IoVec>(stored, iov.Length));
+        s.Segments = iov.Length;
+        IoVec* target = stored;
+        int segments = iov.Length;
+
+        if (_file.Direct)
+        {
+            ulong total = DirectIo.TotalLength(iov);
+            if (!DirectIo.RangeAligned(offset, total, _file.OffsetAlignment)) return Reject(sqe, slot, -Libc.EINVAL);
+            if (!DirectIo.BuffersAligned(iov, _file.MemoryAlignment, _file.OffsetAlignment))
+            {
+                // No bounce buffers at all, or too small ones: waiting would never help.
+                if (_bounce!.Count == 0 || total > (ulong)_bounce.BufferBytes) return Reject(sqe, slot, -Libc.EINVAL);
+                int bounce = _bounce.TryRent();
+                if (bounce < 0)
+                {
+                    Unwind(sqe, slot);
+                    return false;
+                }
+                s.Bounce = bounce;
+                if (kind == Kind.Write) DirectIo.Gather(iov, _bounce.Buffer(bounce));
+                target = _bounce.IoVecFor(bounce, (nuint)total);
+                segments = 1;
+            }
+        }
+
+        sqe->Opcode = kind == Kind.Read ? IoUringOp.Readv : IoUringOp.Writev;
+        sqe->Off = offset;
+        sqe->Addr = (ulong)target;
+        sqe->Len = (uint)segments;
+        sqe->OpFlags = (uint)rwFlags;
+        Target(sqe, slot);
+        return true;
+    }
+
+    private bool TryFallocate(Kind kind, int mode, ulong offset, ulong length, ulong userData)
+    {
+        if (!TryBegin(kind, userData, out int slot, out IoUringSqe* sqe)) return false;
+        if (length == 0 || offset > long.MaxValue || length > long.MaxValue) return Reject(sqe, slot, -Libc.EINVAL);
+        ref Slot s = ref _slots[slot];
+        s.Offset = offset;
+        s.Length = length;
+        PrepareFallocate(sqe, slot, mode);
+        return true;
+    }
+
+    private void PrepareFallocate(IoUringSqe* sqe, int slot, int mode)
+    {
+        ref Slot s = ref _slots[slot];
+        s.Mode = mode;
+        // IORING_OP_FALLOCATE: off = offset, addr = length, len = mode (as liburing's io_uring_prep_fallocate).
+        sqe->Opcode = IoUringOp.Fallocate;
+        sqe->Off = s.Offset;
+        sqe->Addr = s.Length;
+        sqe->Len = (uint)mode;
+        Target(sqe, slot);
+    }
+
+    /// <summary>Takes a free slot and an SQE, or neither.</summary>
+    private bool TryBegin(Kind kind, ulong userData, out int slot, out IoUringSqe* sqe)
+    {
+        slot = -1;
+        sqe = null;
+        if (_freeCount == 0) return false;
+        sqe = _ring.TryGetSqe();
+        if (sqe == null) return false;
+        slot = _free[--_freeCount];
+        _slots[slot] = new Slot { UserData = userData, Kind = kind, Bounce = -1 };
+        return true;
+    }
+
+    /// <summary>A request refused before the kernel sees it still completes through the ring, as a NOP.</summary>
+    private bool Reject(IoUringSqe* sqe, int slot, int result)
+    {
+        _slots[slot].Kind = Kind.Rejected;
+        _slots[slot].RejectedResult = result;
+        sqe->Opcode = IoUringOp.Nop;
+        sqe->UserData = (ulong)slot;
+        return true;
+    }
+
+    /// <summary>Gives back a slot taken by TryBegin and turns its SQE into a NOP that completes unseen.</summary>
+    private void Unwind(IoUringSqe* sqe, int slot)
+    {
+        // The SQE is already in the ring; it must be submitted, so it becomes a NOP on a slot id no one owns.
+        sqe->Opcode = IoUringOp.Nop;
+        sqe->UserData = ulong.MaxValue;
+        Release(slot);
+    }
+
+    private static void Target(IoUringSqe* sqe, int slot)
+    {
+        sqe->Fd = FixedFileIndex;
+        sqe->Flags |= IoUringAbi.SqeFixedFile;
+        sqe->UserData = (ulong)slot;
+    }
+
+    /// <summary>Turns a CQE into the request's result; false when the request goes on (a fallback was queued).</summary>
+    private bool Finish(int slot, int res, out int result, ref bool resubmit)
+    {
+        result = res;
+        if ((uint)slot >= (uint)_slots.Length) return false; // an unwound NOP
+        ref Slot s = ref _slots[slot];
+        switch (s.Kind)
+        {
+            case Kind.Rejected:
+                result = s.RejectedResult;
+                break;
+            case Kind.WriteZeroes when res == -BlockAbi.EOPNOTSUPP && !s.Retried:
+                int fallback = FallocateModes.WriteZeroesFallback(s.Mode, _file.IsBlockDevice);
+                if (fallback == 0) break;
+                // There is always an SQE for it: at most Capacity-1 other requests hold one.
+                IoUringSqe* sqe = _ring.TryGetSqe();
+                if (sqe == null) break;
+                s.Retried = true;
+                PrepareFallocate(sqe, slot, fallback);
+                resubmit = true;
+                return false;
+            case Kind.Read or Kind.Write when s.Bounce >= 0:
+                if (s.Kind == Kind.Read && res > 0) DirectIo.Scatter(_bounce!.Buffer(s.Bounce), (ulong)res, _iovecs + (nint)slot * _maxSegments, s.Segments);
+                _bounce!.Return(s.Bounce);
+                s.Bounce = -1;
+                break;
+        }
+        return true;
+    }
+
+    private void Release(int slot) => _free[_freeCount++] = slot;
+
+    public void Dispose()
+    {
+        // Callers reap everything first: a request still in flight when the ring closes is cancelled by the kernel.
+        _ring.Dispose();
+        _signal.Dispose();
+        _bounce?.Dispose();
+        if (_iovecs != null) NativeMemory.Free(_iovecs);
+        _iovecs = null;
+    }
+}
