@@ -86,20 +86,32 @@ internal sealed unsafe class VirtioBlkQueue
                 Drain(fds);
                 return;
             }
-            Counters.Doorbells += (long)_doorbell.Drain();
-            Complete();
-            if (!_broken) Pop();
-            _engine.Submit();
-            if (_queue.ShouldInterrupt())
-            {
-                Counters.Interrupts++;
-                _activation.Interrupts.Queue(_index);
-            }
             // Sleep only when the guest has been asked to kick us and nothing arrived in between.
-            if (!_broken && _queue.ArmNotification() && _engine.InFlight < _engine.Capacity) continue;
-            Libc.Poll(fds, 3, -1);
+            if (!Service()) Libc.Poll(fds, 3, -1);
         }
     }
+
+    /// <summary>
+    /// One pass over the queue: take doorbells, complete what the engine finished, pop and submit new requests,
+    /// interrupt if the guest wants it. Returns true when more work is already waiting (do not sleep).
+    /// The I/O thread calls it in its loop; tests call it directly on their own thread.
+    /// </summary>
+    internal bool Service()
+    {
+        Counters.Doorbells += (long)_doorbell.Drain();
+        Complete();
+        if (!_broken) Pop();
+        _engine.Submit();
+        if (_queue.ShouldInterrupt())
+        {
+            Counters.Interrupts++;
+            _activation.Interrupts.Queue(_index);
+        }
+        return !_broken && _queue.ArmNotification() && _engine.InFlight < _engine.Capacity;
+    }
+
+    /// <summary>Requests handed to the engine and not yet completed.</summary>
+    internal int EngineInFlight => _engine.InFlight;
 
     private void Drain(PollFd* fds)
     {
