@@ -260,6 +260,7 @@ public sealed class VirtioPciTransport : PciDevice, IVirtioInterrupts
             return;
         }
         VirtioActivation? activation = null;
+        bool needsResetRaised;
         lock (_lock)
         {
             byte added = (byte)(value & ~_status);
@@ -267,9 +268,13 @@ public sealed class VirtioPciTransport : PciDevice, IVirtioInterrupts
             if ((added & StatusFeaturesOk) != 0 && !FeaturesAcceptable()) next &= unchecked((byte)~StatusFeaturesOk);
             if ((added & StatusDriverOk) != 0 && !_active && (next & StatusFeaturesOk) != 0 && (next & StatusNeedsReset) == 0)
                 activation = BuildActivation(ref next);
+            bool refused = (added & StatusDriverOk) != 0 && (next & StatusNeedsReset) != 0 && (_status & StatusNeedsReset) == 0;
             _status = next;
             if (activation is not null) _active = true;
+            if (refused) LastError = "a queue's ring geometry was unusable at DRIVER_OK";
+            needsResetRaised = refused;
         }
+        if (needsResetRaised) ConfigChanged();
         if (activation is not null) _device.Activate(activation);
     }
 
@@ -287,7 +292,6 @@ public sealed class VirtioPciTransport : PciDevice, IVirtioInterrupts
             if (queues[i] is null)
             {
                 status |= StatusNeedsReset;
-                _isr |= 2;
                 return null;
             }
         }

@@ -63,6 +63,13 @@ internal sealed unsafe class VirtioBlkQueue
 
     public void Start() => _thread.Start();
 
+    /// <summary>Releases a queue that was never started (Stop does this for a running one).</summary>
+    internal void DisposeUnstarted()
+    {
+        _engine.Dispose();
+        _stop.Dispose();
+    }
+
     /// <summary>Stops popping, waits for the engine to finish what the kernel holds (it writes guest RAM), then ends the thread.</summary>
     public void Stop()
     {
@@ -152,8 +159,8 @@ internal sealed unsafe class VirtioBlkQueue
             if (error != ChainError.None) { Break($"descriptor chain at head {head}: {error}"); return; }
             string? fatal = VirtioBlkRequest.TryParse(new ReadOnlySpan<ChainSegment>(_chain, 0, count), _iov, out var request);
             if (fatal is not null) { Break($"request at head {head}: {fatal}"); return; }
-            Counters.Requests++;
-            if (!Dispatch(head, ref request))
+            if (Dispatch(head, ref request)) Counters.Requests++;
+            else
             {
                 // The engine is full: give the chain back and retry after completions free room.
                 _queue.UndoPop();
@@ -169,13 +176,14 @@ internal sealed unsafe class VirtioBlkQueue
         _statusOf[head] = (nint)r.Status;
         _usedLengthOf[head] = 1;
         _expectedOf[head] = 0;
-        if (r.DataSegments < 0 || r.StrayLength != 0) return Done(head, VirtioBlkType.StatusIoErr);
-        var data = new ReadOnlySpan<IoVec>(_iov, 0, r.DataSegments);
+        // Unknown types are UNSUPP whatever their buffers look like; malformed data only matters to known ones.
+        bool malformed = r.DataSegments < 0 || r.StrayLength != 0;
+        var data = new ReadOnlySpan<IoVec>(_iov, 0, Math.Max(r.DataSegments, 0));
         ulong offset = r.Sector * 512;
         switch (r.Type)
         {
             case VirtioBlkType.In or VirtioBlkType.Out:
-                if (r.DataLength % 512 != 0 || r.DataLength > int.MaxValue || !_disk.InRange(r.Sector, r.DataLength / 512))
+                if (malformed || r.DataLength % 512 != 0 || r.DataLength > int.MaxValue || !_disk.InRange(r.Sector, r.DataLength / 512))
                     return Done(head, VirtioBlkType.StatusIoErr);
                 if (r.Type == VirtioBlkType.Out && _disk.ReadOnly) return Done(head, VirtioBlkType.StatusIoErr);
                 if (r.DataLength == 0) return Done(head, VirtioBlkType.StatusOk);
@@ -187,9 +195,11 @@ internal sealed unsafe class VirtioBlkQueue
             case VirtioBlkType.Flush or VirtioBlkType.FlushOut:
                 return Submitted(head, _engine.TryFlush(head));
             case VirtioBlkType.GetId:
+                if (malformed) return Done(head, VirtioBlkType.StatusIoErr);
                 return Done(head, WriteSerial(data), (uint)Math.Min(r.DataLength, 20) + 1);
             case VirtioBlkType.Discard when _disk.Discard && !_disk.ReadOnly:
             case VirtioBlkType.WriteZeroes when _disk.WriteZeroes && !_disk.ReadOnly:
+                if (malformed) return Done(head, VirtioBlkType.StatusIoErr);
                 return RangeRequest(head, ref r, data);
             default:
                 return Done(head, VirtioBlkType.StatusUnsupported);
