@@ -113,14 +113,7 @@ public sealed class Machine : IVmLifecycle
         get
         {
             var sum = new VirtioQueueCounters();
-            foreach (var d in _disks)
-            {
-                var c = d.Counters;
-                sum.Requests += c.Requests;
-                sum.Doorbells += c.Doorbells;
-                sum.Interrupts += c.Interrupts;
-                sum.BackendFull += c.BackendFull;
-            }
+            foreach (var d in _disks) sum.Add(d.Counters);
             return sum;
         }
     }

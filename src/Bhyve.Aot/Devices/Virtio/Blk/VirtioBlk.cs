@@ -64,13 +64,7 @@ public sealed class VirtioBlk : IVirtioDevice
         get
         {
             var sum = _retired;
-            foreach (var q in Volatile.Read(ref _running))
-            {
-                sum.Requests += q.Counters.Requests;
-                sum.Doorbells += q.Counters.Doorbells;
-                sum.Interrupts += q.Counters.Interrupts;
-                sum.BackendFull += q.Counters.BackendFull;
-            }
+            foreach (var q in Volatile.Read(ref _running)) sum.Add(q.Counters);
             return sum;
         }
     }
@@ -104,10 +98,7 @@ public sealed class VirtioBlk : IVirtioDevice
             foreach (var q in _running)
             {
                 q.Stop();
-                _retired.Requests += q.Counters.Requests;
-                _retired.Doorbells += q.Counters.Doorbells;
-                _retired.Interrupts += q.Counters.Interrupts;
-                _retired.BackendFull += q.Counters.BackendFull;
+                _retired.Add(q.Counters);
             }
             Volatile.Write(ref _running, []);
         }

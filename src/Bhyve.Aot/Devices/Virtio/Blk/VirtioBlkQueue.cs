@@ -10,6 +10,14 @@ namespace Bhyve.Aot.Devices.Virtio.Blk;
 public struct VirtioQueueCounters
 {
     public long Requests, Doorbells, Interrupts, BackendFull;
+
+    public void Add(in VirtioQueueCounters other)
+    {
+        Requests += other.Requests;
+        Doorbells += other.Doorbells;
+        Interrupts += other.Interrupts;
+        BackendFull += other.BackendFull;
+    }
 }
 
 /// <summary>
