@@ -47,7 +47,7 @@ test: deps-test publish guests
 	  exit $$status
 
 bench: publish guests
-	bench/startup.sh
+	python3 bench/startup.py
 
 clean:
 	$(DOTNET) clean Bhyve.Aot.sln -v q >/dev/null 2>&1 || true

@@ -31,26 +31,46 @@ public static class RunCommand
             Description = "virtio-blk disk: path=FILE[,readonly][,discard=unmap|ignore][,direct][,queues=N][,queue-size=N][,size=S,create][,serial=S]; repeatable",
             AllowMultipleArgumentsPerToken = false,
         };
+        var nvme = new Option<string[]>("--nvme")
+        {
+            Description = "NVMe controller: path=FILE|ram=SIZE[,readonly][,dsm=auto|enable|disable][,queues=N][,queue-size=N][,sector-size=512|4096][,serial=S][,direct][,size=S,create]; repeatable",
+            AllowMultipleArgumentsPerToken = false,
+        };
+        var initrd = new Option<string?>("--initrd", "-i") { Description = "initial ramdisk for a Linux kernel" };
+        var blockDevices = new Option<string[]>("--block-device") { Description = "Solo5 hvt block device: NAME=PATH; repeatable", AllowMultipleArgumentsPerToken = false };
+        var netDevices = new Option<string[]>("--net-device") { Description = "Solo5 hvt network device: NAME=TAP; repeatable", AllowMultipleArgumentsPerToken = false };
+        var guestArgs = new Argument<string[]>("guest-args") { Description = "after --: the unikernel's own arguments", Arity = ArgumentArity.ZeroOrMore };
         var stats = new Option<bool>("--stats") { Description = "print VM exit counts on stderr when the guest ends" };
 
         var command = new Command("run", "Boot a kernel and exit with the guest's status.\n\n" + ExitCodes.Table)
         {
-            kernel, memory, cpus, cmdline, disks, hugePages, stats,
+            kernel, memory, cpus, cmdline, disks, nvme, initrd, blockDevices, netDevices, hugePages, stats, guestArgs,
         };
         command.SetAction(result =>
         {
-            DiskConfig[] diskConfigs;
-            try { diskConfigs = (result.GetValue(disks) ?? []).Select(DiskConfig.Parse).ToArray(); }
-            catch (ConfigException e) { return Program.Fail(ExitCodes.Usage, e.Message); }
-            var config = new VmConfig
+            // Unknown words are only guest arguments after `--`; anywhere else they are mistakes.
+            string[] extra = result.GetValue(guestArgs) ?? [];
+            if (extra.Length > 0 && !result.Tokens.Any(t => t.Type == System.CommandLine.Parsing.TokenType.DoubleDash))
+                return Program.Fail(ExitCodes.Usage, $"Unrecognized command or argument '{extra[0]}' (unikernel arguments go after --)");
+            VmConfig config;
+            try
             {
-                KernelPath = result.GetValue(kernel)!,
-                MemoryBytes = result.GetValue(memory),
-                Cpus = result.GetValue(cpus),
-                Cmdline = result.GetValue(cmdline) ?? "",
-                HugePages = result.GetValue(hugePages),
-                Disks = diskConfigs,
-            };
+                config = new VmConfig
+                {
+                    KernelPath = result.GetValue(kernel)!,
+                    MemoryBytes = result.GetValue(memory),
+                    Cpus = result.GetValue(cpus),
+                    Cmdline = result.GetValue(cmdline) ?? "",
+                    HugePages = result.GetValue(hugePages),
+                    Disks = (result.GetValue(disks) ?? []).Select(DiskConfig.Parse).ToArray(),
+                    Nvme = (result.GetValue(nvme) ?? []).Select(NvmeConfig.Parse).ToArray(),
+                    InitrdPath = result.GetValue(initrd),
+                    HvtBlocks = (result.GetValue(blockDevices) ?? []).Select(t => HvtDeviceConfig.Parse("--block-device", t)).ToArray(),
+                    HvtNets = (result.GetValue(netDevices) ?? []).Select(t => HvtDeviceConfig.Parse("--net-device", t)).ToArray(),
+                    GuestArgs = extra,
+                };
+            }
+            catch (ConfigException e) { return Program.Fail(ExitCodes.Usage, e.Message); }
             return Run(config, result.GetValue(stats));
         });
         return command;

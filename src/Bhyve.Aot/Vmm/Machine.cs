@@ -64,6 +64,7 @@ public sealed class Machine : IVmLifecycle
     /// <summary>Boots the guest and blocks until it ends. Image and configuration errors throw before any vCPU runs.</summary>
     public VmExit Run(Stream consoleOut, Stream? consoleIn)
     {
+        RefuseUnbuilt(_config);
         byte[] image = ReadKernel(_config.KernelPath);
         // Parse before touching KVM so a bad image is reported as such even on a host without KVM.
         ElfImage.Parse(image);
@@ -143,6 +144,15 @@ public sealed class Machine : IVmLifecycle
             _disks.Add(blk);
             root.Attach(root.FreeSlot(), new VirtioPciTransport(blk, memory, routing.CreateMsiSink(disk.Queues + 1), doorbells));
         }
+    }
+
+    /// <summary>Configuration the model accepts but this VMM cannot run yet: said plainly, never ignored.</summary>
+    private static void RefuseUnbuilt(VmConfig config)
+    {
+        if (config.Nvme.Count > 0) throw new ConfigException("--nvme: NVMe controllers are not built yet");
+        if (config.InitrdPath is not null) throw new ConfigException("--initrd: Linux boot is not built yet");
+        if (config.HvtBlocks.Count > 0 || config.HvtNets.Count > 0) throw new ConfigException("hvt devices: Solo5 hvt is not built yet");
+        if (config.GuestArgs.Count > 0) throw new ConfigException("arguments after --: only Solo5 hvt unikernels take them, and hvt is not built yet");
     }
 
     private static BlockFile OpenDisk(DiskConfig disk)

@@ -16,6 +16,16 @@ public sealed record VmConfig
     public string Cmdline { get; init; } = "";
     public bool HugePages { get; init; }
     public IReadOnlyList<DiskConfig> Disks { get; init; } = [];
+    /// <summary>NVMe controllers, one namespace each.</summary>
+    public IReadOnlyList<NvmeConfig> Nvme { get; init; } = [];
+    /// <summary>Initial ramdisk for a Linux kernel.</summary>
+    public string? InitrdPath { get; init; }
+    /// <summary>Solo5 hvt block devices by manifest name.</summary>
+    public IReadOnlyList<HvtDeviceConfig> HvtBlocks { get; init; } = [];
+    /// <summary>Solo5 hvt network devices (tap interfaces) by manifest name.</summary>
+    public IReadOnlyList<HvtDeviceConfig> HvtNets { get; init; } = [];
+    /// <summary>Arguments after `--`, handed to a unikernel as its command line.</summary>
+    public IReadOnlyList<string> GuestArgs { get; init; } = [];
 
     /// <summary>All checks on user-supplied values, in one place; throws ConfigException with one clear sentence.</summary>
     public void Validate()
@@ -27,5 +37,9 @@ public sealed record VmConfig
             throw new ConfigException($"--cmdline is longer than {GuestLayout.CmdlineMax} bytes");
         if (Cmdline.Contains('\0')) throw new ConfigException("--cmdline contains a NUL character");
         if (Disks.Count > 8) throw new ConfigException($"{Disks.Count} disks given; at most 8");
+        if (Nvme.Count > 8) throw new ConfigException($"{Nvme.Count} NVMe controllers given; at most 8");
+        if (InitrdPath is { Length: 0 }) throw new ConfigException("--initrd: empty path");
+        foreach (var group in HvtBlocks.Concat(HvtNets).GroupBy(d => d.Name))
+            if (group.Count() > 1) throw new ConfigException($"hvt device '{group.Key}' is given more than once");
     }
 }

@@ -1,0 +1,94 @@
+namespace Bhyve.Aot.Vmm;
+
+/// <summary>Whether an NVMe namespace offers Dataset Management deallocate (TRIM).</summary>
+public enum DsmMode
+{
+    /// <summary>Offer deallocate only when the backing file or device can really deallocate.</summary>
+    Auto,
+    /// <summary>Always offer it; on a backend that cannot deallocate the command succeeds without freeing space.</summary>
+    Enable,
+    /// <summary>Never offer it.</summary>
+    Disable,
+}
+
+/// <summary>
+/// One NVMe controller with one namespace, as given by
+/// `--nvme path=FILE|ram=SIZE[,readonly][,dsm=auto|enable|disable][,queues=N][,queue-size=N][,sector-size=512|4096][,serial=S][,direct][,size=S,create]`.
+/// </summary>
+public sealed record NvmeConfig
+{
+    public const int MaxQueues = 64;
+    public const int DefaultQueueSize = 1024;
+    public const int MaxQueueSize = 4096;
+
+    /// <summary>Backing file; null for a RAM-backed namespace.</summary>
+    public string? Path { get; init; }
+    /// <summary>Size of a RAM-backed namespace in bytes (0 when file-backed).</summary>
+    public ulong RamBytes { get; init; }
+    public bool ReadOnly { get; init; }
+    public DsmMode Dsm { get; init; } = DsmMode.Auto;
+    /// <summary>The most I/O queue pairs the guest may create.</summary>
+    public int Queues { get; init; } = 8;
+    /// <summary>The most entries per I/O queue (CAP.MQES + 1).</summary>
+    public int QueueSize { get; init; } = DefaultQueueSize;
+    /// <summary>Logical block size the namespace reports: 512 or 4096.</summary>
+    public int SectorSize { get; init; } = 512;
+    public string Serial { get; init; } = "";
+    public bool Direct { get; init; }
+    public bool Create { get; init; }
+    public ulong CreateSize { get; init; }
+
+    /// <summary>What to call this namespace's backing store in messages.</summary>
+    public string Describe() => Path ?? $"ram={ByteSize.Format(RamBytes)}";
+
+    /// <summary>Parses the comma-separated form; throws ConfigException naming the bad key.</summary>
+    public static NvmeConfig Parse(string text)
+    {
+        var c = new NvmeConfig();
+        string? path = null;
+        var o = new DeviceOptions("--nvme", text);
+        while (o.MoveNext())
+        {
+            switch (o.Key)
+            {
+                case "path": path = o.Text(); break;
+                case "ram": c = c with { RamBytes = o.Size(4096) }; break;
+                case "readonly" or "ro": c = c with { ReadOnly = o.Flag() }; break;
+                case "dsm":
+                    c = c with
+                    {
+                        Dsm = o.Text() switch
+                        {
+                            "auto" => DsmMode.Auto,
+                            "enable" => DsmMode.Enable,
+                            "disable" => DsmMode.Disable,
+                            _ => throw o.Error("expected auto, enable or disable"),
+                        },
+                    };
+                    break;
+                case "queues": c = c with { Queues = o.Number(1, MaxQueues) }; break;
+                case "queue-size": c = c with { QueueSize = o.Number(2, MaxQueueSize) }; break;
+                case "sector-size":
+                    int sector = o.Number(512, 4096);
+                    if (sector is not (512 or 4096)) throw o.Error("expected 512 or 4096");
+                    c = c with { SectorSize = sector };
+                    break;
+                case "serial": c = c with { Serial = o.Serial(20) }; break;
+                case "direct": c = c with { Direct = o.Flag() }; break;
+                case "create": c = c with { Create = o.Flag() }; break;
+                case "size": c = c with { CreateSize = o.Size(4096) }; break;
+                case var _ when o.IsBareFirst: path = o.Part; break;
+                default: throw o.Unknown("path, ram, readonly, dsm, queues, queue-size, sector-size, serial, direct, size, create");
+            }
+        }
+        c = c with { Path = path };
+        if (path is null && c.RamBytes == 0) throw new ConfigException("--nvme: no backing store (path=FILE or ram=SIZE)");
+        if (path is not null && c.RamBytes != 0) throw new ConfigException("--nvme: path= and ram= exclude each other");
+        if (c.Create && c.CreateSize == 0) throw new ConfigException("--nvme create needs size= (e.g. size=1G)");
+        if (!c.Create && c.CreateSize != 0) throw new ConfigException("--nvme size= is only used with create");
+        if (c.Create && path is null) throw new ConfigException("--nvme create needs path=");
+        if (c.Create && c.ReadOnly) throw new ConfigException("--nvme create and readonly together make no sense");
+        if (c.RamBytes != 0 && (c.Direct || c.ReadOnly)) throw new ConfigException("--nvme ram= cannot be direct or readonly");
+        return c;
+    }
+}
