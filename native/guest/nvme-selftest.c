@@ -426,15 +426,21 @@ static void check_flush(void)
 static void check_dsm(void)
 {
 	const char *name = "dsm_deallocate";
-	if (!(N->oncs & (1u << 2))) {
-		skip(name, "ONCS.DSM not set");
-		skip("dsm_multi_range", "ONCS.DSM not set");
-		return;
-	}
 	uint64_t base = 8 * MiB, len = 1 * MiB;
 	int st = write_pat(base, len, 5);
 	if (st) {
 		fail(name, "pattern write: %s", st_text(st));
+		return;
+	}
+	if (!(N->oncs & (1u << 2))) {
+		skip(name, "ONCS.DSM not set");
+		skip("dsm_multi_range", "ONCS.DSM not set");
+		/* not offered: the command is refused as an unsupported opcode and changes nothing */
+		dsm_ranges[0] = (struct nvme_dsm_range){ 0, (uint32_t)(128 * 1024 / bs), (base + 64 * 1024) / bs };
+		nvme_req_dsm(&reqs[0], 1, dsm_ranges, 1);
+		if (want_st("dsm_unsupported", "deallocate without ONCS.DSM", nvme_do(N, 1, &reqs[0]), 0,
+			    NVME_SC_INVALID_OPCODE) && read_check("dsm_unsupported", base, len))
+			ok("dsm_unsupported");
 		return;
 	}
 	int zeroes = discard_zeroes || (N->ns1.dlfeat & 7) == 1;

@@ -312,6 +312,15 @@ struct nvme_req *nvme_poll(struct nvme *n, int qid)
 	return r;
 }
 
+/* Says what the queue looked like when a wait gave up. */
+static void report_timeout(struct nvme *n, int qid)
+{
+	struct nvme_queue *q = &n->q[qid];
+	printf("nvme: timeout on queue %d: sq_tail %u cq_head %u phase %u inflight %u, CSTS 0x%x\n",
+	       qid, q->sq_tail, q->cq_head, q->phase, q->inflight, rd32(n, REG_CSTS));
+	n->broken = 1;
+}
+
 struct nvme_req *nvme_wait(struct nvme *n, int qid)
 {
 	if (n->broken)
@@ -322,7 +331,7 @@ struct nvme_req *nvme_wait(struct nvme *n, int qid)
 		if (r)
 			return r;
 		if (rdtsc() - t0 > n->timeout_tsc) {
-			n->broken = 1;
+			report_timeout(n, qid);
 			return NULL;
 		}
 		cpu_relax();
@@ -352,7 +361,7 @@ int nvme_do(struct nvme *n, int qid, struct nvme_req *r)
 	while (!r->done) {
 		if (!reap(n, qid)) {
 			if (rdtsc() - t0 > n->timeout_tsc) {
-				n->broken = 1;
+				report_timeout(n, qid);
 				return NVME_ERR_TIMEOUT;
 			}
 			cpu_relax();

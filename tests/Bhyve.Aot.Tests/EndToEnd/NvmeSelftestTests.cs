@@ -131,6 +131,18 @@ public sealed class NvmeSelftestTests : IDisposable
     }
 
     [Fact]
+    public async Task Dsm_disable_leaves_deallocate_out_and_the_command_is_refused()
+    {
+        string image = Path.Combine(_dir, "nodsm.img");
+        var (run, output) = await Selftest("", $"path={image},size=64M,create,dsm=disable");
+
+        AssertPassed(run, output, WriteChecks.Where(c => !c.StartsWith("dsm_", StringComparison.Ordinal)).Append("dsm_unsupported"));
+        Assert.Contains("skip dsm_deallocate: ONCS.DSM not set", run.Stdout);
+        var bad = output.Verify(image);
+        Assert.True(bad.Count == 0, string.Join("\n", bad));
+    }
+
+    [Fact]
     public async Task Read_only_namespace_refuses_writes_and_is_not_modified()
     {
         string image = Path.Combine(_dir, "ro.img");
