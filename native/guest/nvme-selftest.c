@@ -660,7 +660,7 @@ static void check_reset(void)
 		return;
 	}
 	uint64_t base = 12 * MiB;
-	int n = 24;
+	enum { n = 24 };
 	uint32_t len = 64 * 1024;
 	if (len > xfer)
 		len = xfer;
@@ -693,7 +693,21 @@ static void check_reset(void)
 	}
 	int completed = 0, aborted = 0;
 	uint64_t t0 = rdtsc();
-	int rc = nvme_reset(N, &completed, &aborted);
+	/* Once RDY reads 0 the controller may not touch guest memory: mark
+	 * every read buffer now and check the marks after the bring-up and
+	 * more I/O (a read still running in the device would overwrite them). */
+	int rc = nvme_disable(N);
+	if (rc) {
+		fail(name, "CSTS.RDY did not clear after CC.EN=0: %s", nvme_strerror(rc));
+		return;
+	}
+	uint8_t *marked[24];
+	for (int i = 0; i < n; i++) {
+		marked[i] = reqs[i].opc == NVME_IO_READ ? reqs[i].buf : NULL;
+		if (marked[i])
+			memset(marked[i], 0xEE, len);
+	}
+	rc = nvme_reset(N, &completed, &aborted);
 	uint64_t t1 = rdtsc();
 	int good = 0, failed = 0, lost = 0;
 	for (int i = 0; i < n; i++) {
@@ -730,8 +744,20 @@ static void check_reset(void)
 		fail(name, "write after reset failed");
 		return;
 	}
-	if (read_check(name, base, (uint64_t)n * len))
-		ok(name);
+	if (!read_check(name, base, (uint64_t)n * len))
+		return;
+	for (int i = 0; i < n; i++) {
+		const uint8_t *b = marked[i];
+		if (!b)
+			continue;
+		for (uint32_t j = 0; j < len; j++) {
+			if (b[j] != 0xEE) {
+				fail(name, "read %d wrote guest memory after CSTS.RDY=0 (byte %u is 0x%02x)", i + 1, j, b[j]);
+				return;
+			}
+		}
+	}
+	ok(name);
 }
 
 static void check_shadow(void)
