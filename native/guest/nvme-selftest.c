@@ -621,6 +621,68 @@ static void check_invalid_field(void)
 		ok("queues_again");
 }
 
+/* One admin command by hand (queue creation/deletion with bad fields). */
+static int admin_raw(uint8_t opc, uint32_t cdw10, uint32_t cdw11, uint64_t prp1)
+{
+	struct nvme_req *r = &reqs[0];
+	memset(r, 0, sizeof(*r));
+	r->opc = opc;
+	r->cdw10 = cdw10;
+	r->cdw11 = cdw11;
+	r->flags = NVME_REQ_RAW_PRP;
+	r->prp1 = prp1;
+	return nvme_do(N, 0, r);
+}
+
+/* k = 3: queue creation and deletion errors, then the last I/O queue pair is
+ * deleted and created again and must work (fresh head/tail). */
+static void check_queue_admin(void)
+{
+	const char *name = "queue_admin";
+	static uint8_t qmem[2 * 4096] __attribute__((aligned(4096)));
+	int qid = N->nq;
+	uint32_t qs = (uint32_t)(N->qsize - 1) << 16;
+
+	if (!want_st(name, "create SQ 1 (in use)", admin_raw(NVME_ADM_CREATE_SQ, qs | 1, 1u << 16 | 1, (uintptr_t)qmem),
+		     1, NVME_SC_QID_INVALID))
+		return;
+	if (!want_st(name, "create CQ 1 (in use)", admin_raw(NVME_ADM_CREATE_CQ, qs | 1, 1, (uintptr_t)qmem),
+		     1, NVME_SC_QID_INVALID))
+		return;
+	if (!want_st(name, "delete CQ 1 (SQ 1 still on it)", admin_raw(NVME_ADM_DELETE_CQ, 1, 0, 0), 1, 0x0C))
+		return;
+	if (!want_st(name, "delete SQ 0", admin_raw(NVME_ADM_DELETE_SQ, 0, 0, 0), 1, NVME_SC_QID_INVALID))
+		return;
+	if (!want_st(name, "delete SQ 0xffff", admin_raw(NVME_ADM_DELETE_SQ, 0xFFFF, 0, 0), 1, NVME_SC_QID_INVALID))
+		return;
+	int st = nvme_queue_delete(N, qid);
+	if (st) {
+		fail(name, "delete queue pair %d: %s", qid, st_text(st));
+		return;
+	}
+	if (!want_st(name, "create SQ on a deleted CQ", admin_raw(NVME_ADM_CREATE_SQ, qs | (uint32_t)qid,
+		     (uint32_t)qid << 16 | 1, (uintptr_t)qmem), 1, NVME_SC_CQ_INVALID))
+		return;
+	if (!want_st(name, "create CQ with QSIZE 0", admin_raw(NVME_ADM_CREATE_CQ, (uint32_t)qid, 1, (uintptr_t)qmem),
+		     1, NVME_SC_QSIZE_INVALID))
+		return;
+	if (N->mqes < 0x10000 &&
+	    !want_st(name, "create CQ with QSIZE > MQES", admin_raw(NVME_ADM_CREATE_CQ, N->mqes << 16 | (uint32_t)qid, 1,
+		     (uintptr_t)qmem), 1, NVME_SC_QSIZE_INVALID))
+		return;
+	if (!want_st(name, "create CQ at a page offset", admin_raw(NVME_ADM_CREATE_CQ, qs | (uint32_t)qid, 1,
+		     (uintptr_t)qmem + 0x800), 0, NVME_SC_INVALID_PRP_OFF))
+		return;
+	st = nvme_queue_create(N, qid);
+	if (st) {
+		fail(name, "create queue pair %d again: %s", qid, st_text(st));
+		return;
+	}
+	if (rw_verify(name, qid, 5 * MiB + 128 * 1024, 16 * 1024, 0, 0, 0, 0, 3) &&
+	    rw_verify(name, qid, 5 * MiB + 256 * 1024, 8 * 1024, 0, 0, 0, 0, 3))
+		ok(name);
+}
+
 /* PRP2 used as a data pointer must be page aligned; so must list entries. */
 static void check_prp_offset(void)
 {
@@ -962,6 +1024,7 @@ int guest_main(const struct hvm_start_info *si)
 		check_invalid_opcode();
 		check_invalid_ns();
 		check_invalid_field();
+		check_queue_admin();
 		check_prp_offset();
 		check_reset();
 		check_flush();

@@ -302,7 +302,7 @@ struct nvme_req *nvme_poll(struct nvme *n, int qid)
 	if (qid < 0 || qid > n->nq)
 		return NULL;
 	struct nvme_queue *q = &n->q[qid];
-	if (!q->ready_count)
+	if (!q->ready_count && q->size)
 		reap(n, qid);
 	if (!q->ready_count)
 		return NULL;
@@ -477,6 +477,13 @@ static void queue_setup(struct nvme *n, int qid, void *sq, void *cq, uint16_t si
 	q->sq_db = n->regs + REG_DB + (uintptr_t)(2 * qid) * n->dstrd;
 	q->cq_db = n->regs + REG_DB + (uintptr_t)(2 * qid + 1) * n->dstrd;
 	q->prp_pages = prp;
+	if (n->shadow) {
+		/* a re-created queue starts from 0: stale shadow/EventIdx values of
+		 * its previous life would suppress the first doorbells */
+		unsigned i = (unsigned)(2 * qid) * (n->dstrd / 4), j = i + n->dstrd / 4;
+		n->dbbuf[i] = n->dbbuf[j] = 0;
+		n->eventidx[i] = n->eventidx[j] = 0;
+	}
 	for (uint16_t i = 0; i < size; i++)
 		q->free_cid[i] = (uint16_t)(size - 1 - i);   /* cid 0 first */
 	q->free_top = size;
@@ -499,6 +506,66 @@ static int admin(struct nvme *n, const char *step, struct nvme_req *r)
 		return st < 0 ? st : NVME_ERR_ADMIN;
 	}
 	return 0;
+}
+
+/* Create I/O CQ qid (PC=1, IEN=0: polled) and SQ qid on it, n->qsize entries. */
+static int create_queue(struct nvme *n, int qid)
+{
+	struct nvme_req r;
+	int rc;
+	uint16_t qs = n->qsize;
+	queue_setup(n, qid, iosq[qid - 1], iocq[qid - 1], qs, &io_prp[qid - 1][0][0][0]);
+	memset(&r, 0, sizeof(r));
+	r.opc = NVME_ADM_CREATE_CQ;
+	r.flags = NVME_REQ_RAW_PRP;
+	r.prp1 = (uintptr_t)iocq[qid - 1];
+	r.cdw10 = ((uint32_t)(qs - 1) << 16) | (uint32_t)qid;
+	r.cdw11 = 1;
+	if ((rc = admin(n, "create I/O completion queue", &r)))
+		goto fail;
+	memset(&r, 0, sizeof(r));
+	r.opc = NVME_ADM_CREATE_SQ;
+	r.flags = NVME_REQ_RAW_PRP;
+	r.prp1 = (uintptr_t)iosq[qid - 1];
+	r.cdw10 = ((uint32_t)(qs - 1) << 16) | (uint32_t)qid;
+	r.cdw11 = ((uint32_t)qid << 16) | 1;          /* CQID, PC=1 */
+	if ((rc = admin(n, "create I/O submission queue", &r)))
+		goto fail;
+	return 0;
+fail:
+	n->q[qid].size = 0;                           /* not usable */
+	return rc;
+}
+
+int nvme_queue_create(struct nvme *n, int qid)
+{
+	if (qid < 1 || qid > NVME_IOQ_MAX || qid > n->nsqa || qid > n->ncqa || n->q[qid].size)
+		return NVME_ERR_INVAL;
+	int rc = create_queue(n, qid);
+	if (rc)
+		return rc == NVME_ERR_ADMIN ? n->init_status : rc;
+	if (qid > n->nq)
+		n->nq = qid;
+	return 0;
+}
+
+int nvme_queue_delete(struct nvme *n, int qid)
+{
+	struct nvme_req r;
+	if (qid < 1 || qid > n->nq || !n->q[qid].size || n->q[qid].inflight)
+		return NVME_ERR_INVAL;
+	memset(&r, 0, sizeof(r));
+	r.opc = NVME_ADM_DELETE_SQ;
+	r.cdw10 = (uint32_t)qid;
+	int st = nvme_do(n, 0, &r);
+	if (st)
+		return st;
+	memset(&r, 0, sizeof(r));
+	r.opc = NVME_ADM_DELETE_CQ;
+	r.cdw10 = (uint32_t)qid;
+	st = nvme_do(n, 0, &r);
+	n->q[qid].size = 0;                           /* gone from the driver either way */
+	return st;
 }
 
 /* Everything after PCI setup: reset, admin queue, identify, queues. */
@@ -619,23 +686,9 @@ static int start(struct nvme *n)
 	uint16_t qs = (uint16_t)n->opts.qsize;
 	if (qs > n->mqes)
 		qs = (uint16_t)n->mqes;
+	n->qsize = qs;
 	for (int qid = 1; qid <= want; qid++) {
-		queue_setup(n, qid, iosq[qid - 1], iocq[qid - 1], qs, &io_prp[qid - 1][0][0][0]);
-		memset(&r, 0, sizeof(r));
-		r.opc = NVME_ADM_CREATE_CQ;
-		r.flags = NVME_REQ_RAW_PRP;
-		r.prp1 = (uintptr_t)iocq[qid - 1];
-		r.cdw10 = ((uint32_t)(qs - 1) << 16) | (uint32_t)qid;
-		r.cdw11 = 1;                                  /* PC=1, IEN=0 */
-		if ((rc = admin(n, "create I/O completion queue", &r)))
-			return rc;
-		memset(&r, 0, sizeof(r));
-		r.opc = NVME_ADM_CREATE_SQ;
-		r.flags = NVME_REQ_RAW_PRP;
-		r.prp1 = (uintptr_t)iosq[qid - 1];
-		r.cdw10 = ((uint32_t)(qs - 1) << 16) | (uint32_t)qid;
-		r.cdw11 = ((uint32_t)qid << 16) | 1;          /* CQID, PC=1 */
-		if ((rc = admin(n, "create I/O submission queue", &r)))
+		if ((rc = create_queue(n, qid)))
 			return rc;
 		n->nq = qid;
 	}

@@ -180,7 +180,8 @@ struct nvme {
 	uint32_t  max_xfer;      /* bytes: min(MDTS, NVME_MAX_XFER) */
 	struct nvme_ns_info ns1; /* namespace 1 */
 	/* queues: [0] admin, [1..nq] I/O */
-	int       nq;            /* I/O queue pairs created */
+	int       nq;            /* I/O queue pairs created (highest qid) */
+	uint16_t  qsize;         /* I/O queue entries */
 	uint16_t  nsqa, ncqa;    /* allocated by Set Features (1-based) */
 	struct nvme_queue q[NVME_IOQ_MAX + 1];
 	/* shadow doorbells */
@@ -211,6 +212,14 @@ int  nvme_init(struct nvme *n, int index, const struct nvme_opts *opts);
 int  nvme_reset(struct nvme *n, int *completed, int *aborted);
 /* CC.EN=0 and wait for RDY=0 only (the caller inspects, then nvme_reset). */
 int  nvme_disable(struct nvme *n);
+
+/* Delete I/O queue pair qid (Delete SQ, then Delete CQ); nothing may be in
+ * flight on it.  Returns the first non-zero status, or NVME_ERR_INVAL. The
+ * driver forgets the queue either way. */
+int  nvme_queue_delete(struct nvme *n, int qid);
+/* Create I/O queue pair qid again (n->qsize entries, polled).  Returns 0, the
+ * failing status, or NVME_ERR_INVAL (qid in use or above the allocation). */
+int  nvme_queue_create(struct nvme *n, int qid);
 
 /* Queue r on queue qid (0 = admin, 1..nq = I/O).  Non-blocking. Returns 0,
  * NVME_ERR_BUSY (poll first), NVME_ERR_INVAL or NVME_ERR_BROKEN. */

@@ -20,7 +20,7 @@ public sealed class NvmeSelftestTests : IDisposable
     [
         "init", "config", "identify", "write_read", "prp_chain", "fua", "inflight", "queue_wrap", "flush",
         "dsm_deallocate", "dsm_multi_range", "write_zeroes", "write_zeroes_deac", "lba_range", "invalid_opcode",
-        "invalid_ns", "invalid_field", "queues_again", "prp_offset", "reset_inflight", "final_verify",
+        "invalid_ns", "invalid_field", "queues_again", "queue_admin", "prp_offset", "reset_inflight", "final_verify",
     ];
 
     internal static readonly string[] ReadOnlyChecks =
