@@ -640,7 +640,7 @@ static void check_queue_admin(void)
 {
 	const char *name = "queue_admin";
 	static uint8_t qmem[2 * 4096] __attribute__((aligned(4096)));
-	int qid = N->nq;
+	int qid = N->nq, st;
 	uint32_t qs = (uint32_t)(N->qsize - 1) << 16;
 
 	if (!want_st(name, "create SQ 1 (in use)", admin_raw(NVME_ADM_CREATE_SQ, qs | 1, 1u << 16 | 1, (uintptr_t)qmem),
@@ -655,11 +655,36 @@ static void check_queue_admin(void)
 		return;
 	if (!want_st(name, "delete SQ 0xffff", admin_raw(NVME_ADM_DELETE_SQ, 0xFFFF, 0, 0), 1, NVME_SC_QID_INVALID))
 		return;
-	int st = nvme_queue_delete(N, qid);
+	/* delete the pair with 8 reads in flight: each must complete, normally
+	 * or as "Aborted - SQ Deletion" (SCT 0 SC 0x08), before Delete SQ does */
+	for (int i = 0; i < 8; i++) {
+		struct nvme_req *r = &reqs[8 + i];
+		nvme_req_rw(r, 0, 1, (uint64_t)i * 8, 8, pool + (uint64_t)i * 8 * 4096, 8 * bs);
+		r->flags = NVME_REQ_NO_RING;
+		if ((st = nvme_submit(N, qid, r))) {
+			fail(name, "submit read %d: %s", i, st_text(st));
+			return;
+		}
+	}
+	nvme_ring(N, qid);
+	st = nvme_queue_delete(N, qid);
 	if (st) {
 		fail(name, "delete queue pair %d: %s", qid, st_text(st));
 		return;
 	}
+	int normal = 0, aborted = 0;
+	for (int i = 0; i < 8; i++) {
+		int s8 = reqs[8 + i].status;
+		if (s8 == 0)
+			normal++;
+		else if (s8 > 0 && NVME_ST_CODE(s8) == NVME_ST(0, NVME_SC_ABORT_SQ_DEL))
+			aborted++;
+		else {
+			fail(name, "read %d in flight at Delete SQ: %s (want success or SQ Deletion)", i, st_text(s8));
+			return;
+		}
+	}
+	printf("info: delete SQ with 8 reads in flight: %d completed, %d aborted (SQ Deletion)\n", normal, aborted);
 	if (!want_st(name, "create SQ on a deleted CQ", admin_raw(NVME_ADM_CREATE_SQ, qs | (uint32_t)qid,
 		     (uint32_t)qid << 16 | 1, (uintptr_t)qmem), 1, NVME_SC_CQ_INVALID))
 		return;

@@ -552,19 +552,32 @@ int nvme_queue_create(struct nvme *n, int qid)
 int nvme_queue_delete(struct nvme *n, int qid)
 {
 	struct nvme_req r;
-	if (qid < 1 || qid > n->nq || !n->q[qid].size || n->q[qid].inflight)
+	if (qid < 1 || qid > n->nq || !n->q[qid].size)
 		return NVME_ERR_INVAL;
+	struct nvme_queue *q = &n->q[qid];
 	memset(&r, 0, sizeof(r));
 	r.opc = NVME_ADM_DELETE_SQ;
 	r.cdw10 = (uint32_t)qid;
 	int st = nvme_do(n, 0, &r);
 	if (st)
 		return st;
+	/* Delete SQ completes only after every command of that SQ has been
+	 * completed or aborted (SQ Deletion): their CQEs are in the CQ now. */
+	reap(n, qid);
+	for (uint16_t cid = 0; cid < q->size; cid++) {
+		struct nvme_req *x = q->req[cid];
+		if (!x)
+			continue;
+		x->status = NVME_ERR_ABORTED;       /* no CQE: the controller lost it */
+		x->done = 1;
+		q->req[cid] = NULL;
+		q->inflight--;
+	}
 	memset(&r, 0, sizeof(r));
 	r.opc = NVME_ADM_DELETE_CQ;
 	r.cdw10 = (uint32_t)qid;
 	st = nvme_do(n, 0, &r);
-	n->q[qid].size = 0;                           /* gone from the driver either way */
+	q->size = 0;                                  /* gone from the driver either way */
 	return st;
 }
 

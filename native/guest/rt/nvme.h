@@ -213,9 +213,10 @@ int  nvme_reset(struct nvme *n, int *completed, int *aborted);
 /* CC.EN=0 and wait for RDY=0 only (the caller inspects, then nvme_reset). */
 int  nvme_disable(struct nvme *n);
 
-/* Delete I/O queue pair qid (Delete SQ, then Delete CQ); nothing may be in
- * flight on it.  Returns the first non-zero status, or NVME_ERR_INVAL. The
- * driver forgets the queue either way. */
+/* Delete I/O queue pair qid: Delete SQ, take the CQEs the controller posted
+ * for it (commands in flight end completed or "Aborted - SQ Deletion"; any
+ * without a CQE get NVME_ERR_ABORTED), then Delete CQ.  Returns the first
+ * non-zero status, or NVME_ERR_INVAL.  The driver forgets the queue either way. */
 int  nvme_queue_delete(struct nvme *n, int qid);
 /* Create I/O queue pair qid again (n->qsize entries, polled).  Returns 0, the
  * failing status, or NVME_ERR_INVAL (qid in use or above the allocation). */
