@@ -659,7 +659,8 @@ static void check_queue_admin(void)
 	 * or as "Aborted - SQ Deletion" (SCT 0 SC 0x08), before Delete SQ does */
 	for (int i = 0; i < 8; i++) {
 		struct nvme_req *r = &reqs[8 + i];
-		nvme_req_rw(r, 0, 1, (uint64_t)i * 8, 8, pool + (uint64_t)i * 8 * 4096, 8 * bs);
+		uint32_t rl = 256 * 1024 < xfer ? 256 * 1024 : xfer;      /* big: still in the backend at Delete SQ */
+		nvme_req_rw(r, 0, 1, (uint64_t)i * rl / bs, rl / bs, pool + (uint64_t)i * rl, rl);
 		r->flags = NVME_REQ_NO_RING;
 		if ((st = nvme_submit(N, qid, r))) {
 			fail(name, "submit read %d: %s", i, st_text(st));
@@ -672,40 +673,62 @@ static void check_queue_admin(void)
 		fail(name, "delete queue pair %d: %s", qid, st_text(st));
 		return;
 	}
-	int normal = 0, aborted = 0;
+	/* The spec lets the controller abort them (SCT 0 SC 0x08) or finish
+	 * them; QEMU 7.2 and bhyve-aot sometimes post no CQE at all for a
+	 * command still in the backend (counted as lost).  A lost read must
+	 * not write its buffer later: mark it and look again at the end. */
+	int normal = 0, aborted = 0, lost = 0, good = 1;
 	for (int i = 0; i < 8; i++) {
 		int s8 = reqs[8 + i].status;
 		if (s8 == 0)
 			normal++;
 		else if (s8 > 0 && NVME_ST_CODE(s8) == NVME_ST(0, NVME_SC_ABORT_SQ_DEL))
 			aborted++;
-		else {
+		else if (s8 == NVME_ERR_ABORTED) {
+			lost++;
+			memset(reqs[8 + i].buf, 0xEE, reqs[8 + i].len);
+		} else {
 			fail(name, "read %d in flight at Delete SQ: %s (want success or SQ Deletion)", i, st_text(s8));
-			return;
+			good = 0;
+			break;
 		}
 	}
-	printf("info: delete SQ with 8 reads in flight: %d completed, %d aborted (SQ Deletion)\n", normal, aborted);
-	if (!want_st(name, "create SQ on a deleted CQ", admin_raw(NVME_ADM_CREATE_SQ, qs | (uint32_t)qid,
-		     (uint32_t)qid << 16 | 1, (uintptr_t)qmem), 1, NVME_SC_CQ_INVALID))
-		return;
-	if (!want_st(name, "create CQ with QSIZE 0", admin_raw(NVME_ADM_CREATE_CQ, (uint32_t)qid, 1, (uintptr_t)qmem),
-		     1, NVME_SC_QSIZE_INVALID))
-		return;
-	if (N->mqes < 0x10000 &&
-	    !want_st(name, "create CQ with QSIZE > MQES", admin_raw(NVME_ADM_CREATE_CQ, N->mqes << 16 | (uint32_t)qid, 1,
-		     (uintptr_t)qmem), 1, NVME_SC_QSIZE_INVALID))
-		return;
-	if (!want_st(name, "create CQ at a page offset", admin_raw(NVME_ADM_CREATE_CQ, qs | (uint32_t)qid, 1,
-		     (uintptr_t)qmem + 0x800), 0, NVME_SC_INVALID_PRP_OFF))
-		return;
+	printf("info: delete SQ with 8 reads in flight: %d completed, %d aborted (SQ Deletion), %d without a CQE\n",
+	       normal, aborted, lost);
+	good = good &&
+	       want_st(name, "create SQ on a deleted CQ", admin_raw(NVME_ADM_CREATE_SQ, qs | (uint32_t)qid,
+		       (uint32_t)qid << 16 | 1, (uintptr_t)qmem), 1, NVME_SC_CQ_INVALID) &&
+	       want_st(name, "create CQ with QSIZE 0", admin_raw(NVME_ADM_CREATE_CQ, (uint32_t)qid, 1, (uintptr_t)qmem),
+		       1, NVME_SC_QSIZE_INVALID) &&
+	       (N->mqes >= 0x10000 ||
+		want_st(name, "create CQ with QSIZE > MQES", admin_raw(NVME_ADM_CREATE_CQ, N->mqes << 16 | (uint32_t)qid, 1,
+			(uintptr_t)qmem), 1, NVME_SC_QSIZE_INVALID)) &&
+	       want_st(name, "create CQ at a page offset", admin_raw(NVME_ADM_CREATE_CQ, qs | (uint32_t)qid, 1,
+		       (uintptr_t)qmem + 0x800), 0, NVME_SC_INVALID_PRP_OFF);
+	/* created again whatever happened above, so later checks have their queue */
 	st = nvme_queue_create(N, qid);
 	if (st) {
 		fail(name, "create queue pair %d again: %s", qid, st_text(st));
 		return;
 	}
-	if (rw_verify(name, qid, 5 * MiB + 128 * 1024, 16 * 1024, 0, 0, 0, 0, 3) &&
-	    rw_verify(name, qid, 5 * MiB + 256 * 1024, 8 * 1024, 0, 0, 0, 0, 3))
-		ok(name);
+	if (!good)
+		return;
+	if (!rw_verify(name, qid, 5 * MiB + 128 * 1024, 16 * 1024, 0, 0, 0, 0, 3) ||
+	    !rw_verify(name, qid, 5 * MiB + 256 * 1024, 8 * 1024, 0, 0, 0, 0, 3))
+		return;
+	for (int i = 0; i < 8; i++) {
+		const uint8_t *m = reqs[8 + i].buf;
+		if (reqs[8 + i].status != NVME_ERR_ABORTED)
+			continue;
+		for (uint32_t j = 0; j < reqs[8 + i].len; j++) {
+			if (m[j] != 0xEE) {
+				fail(name, "read %d without a CQE wrote guest memory after Delete SQ (byte %u is 0x%02x)",
+				     i, j, m[j]);
+				return;
+			}
+		}
+	}
+	ok(name);
 }
 
 /* PRP2 used as a data pointer must be page aligned; so must list entries. */
