@@ -152,7 +152,8 @@ struct nvme_queue {
 /* Controller bring-up options (zero = default). */
 struct nvme_opts {
 	int      io_queues;      /* I/O queue pairs to create (default 1, max NVME_IOQ_MAX) */
-	int      qsize;          /* I/O queue entries (default min(64, MQES+1), max NVME_QSIZE_MAX) */
+	int      qsize;          /* I/O queue entries (default min(64, MQES+1), max NVME_QSIZE_MAX);
+	                          * a queue of N entries holds N-1 commands */
 	int      shadow_db;      /* 1: Doorbell Buffer Config when OACS bit 8 is set */
 	uint64_t timeout_tsc;    /* completion spin limit (default ~3-5 s) */
 };
@@ -243,8 +244,8 @@ void nvme_req_rw(struct nvme_req *r, int write, uint32_t nsid, uint64_t slba,
 void nvme_req_flush(struct nvme_req *r, uint32_t nsid);
 void nvme_req_write_zeroes(struct nvme_req *r, uint32_t nsid, uint64_t slba,
 			   uint32_t nlb, int deac);
-/* Dataset Management, deallocate; ranges is a page-aligned buffer of
- * nr (1..256) 16-byte entries (struct nvme_dsm_range). */
+/* Dataset Management, deallocate; ranges: nr (1..256) 16-byte entries
+ * (struct nvme_dsm_range) in any dword-aligned buffer (PRPs as for data). */
 struct nvme_dsm_range {
 	uint32_t cattr;
 	uint32_t nlb;            /* 1-based */
