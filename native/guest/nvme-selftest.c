@@ -967,6 +967,28 @@ static void check_read_only(void)
 	}
 }
 
+/* Last: a normal shutdown (CC.SHN=01 -> CSTS.SHST=10b), then a reset and
+ * one read, so the controller comes back after a shutdown too. */
+static void check_shutdown(void)
+{
+	const char *name = "shutdown";
+	uint64_t t0 = rdtsc();
+	int rc = nvme_shutdown(N);
+	if (rc) {
+		fail(name, "CSTS.SHST did not report complete: %s", nvme_strerror(rc));
+		return;
+	}
+	printf("info: shutdown took %llu tsc cycles\n", (unsigned long long)(rdtsc() - t0));
+	rc = nvme_reset(N, NULL, NULL);
+	if (rc) {
+		fail(name, "bring-up after shutdown: %d (%s) %s %s", rc, nvme_strerror(rc), N->init_step,
+		     N->init_status ? st_text(N->init_status) : "");
+		return;
+	}
+	if (read_check(name, 0, bs))
+		ok(name);
+}
+
 static void final_verify(void)
 {
 	for (int i = 0; i < dm_count(); i++) {
@@ -1077,8 +1099,10 @@ int guest_main(const struct hvm_start_info *si)
 		check_reset();
 		check_flush();
 	}
-	if (!N->broken)
+	if (!N->broken) {
 		final_verify();
+		check_shutdown();
+	}
 	dm_print();
 out:
 	printf("nvme-selftest: %d passed, %d failed\n", npass, nfail);

@@ -18,6 +18,10 @@
 #define CC_IOCQES(x) ((uint32_t)(x) << 20)
 #define CSTS_RDY     (1u << 0)
 #define CSTS_CFS     (1u << 1)
+#define CC_SHN_MASK    (3u << 14)
+#define CC_SHN_NORMAL  (1u << 14)
+#define CSTS_SHST_MASK (3u << 2)
+#define CSTS_SHST_DONE (2u << 2)
 
 #define CAP_MQES(c)   ((uint32_t)((c) & 0xFFFF))
 #define CAP_TO(c)     ((uint32_t)(((c) >> 24) & 0xFF))
@@ -462,6 +466,25 @@ int nvme_disable(struct nvme *n)
 	if (cc & CC_EN)
 		wr32(n, REG_CC, cc & ~CC_EN);
 	return wait_ready(n, 0);
+}
+
+int nvme_shutdown(struct nvme *n)
+{
+	uint32_t cc = rd32(n, REG_CC);
+	wr32(n, REG_CC, (cc & ~CC_SHN_MASK) | CC_SHN_NORMAL);
+	uint64_t t0 = rdtsc(), limit = n->ready_tsc > n->timeout_tsc ? n->ready_tsc : n->timeout_tsc;
+	for (;;) {
+		uint32_t csts = rd32(n, REG_CSTS);
+		if (csts == 0xFFFFFFFFu)
+			return NVME_ERR_READY;
+		if ((csts & CSTS_SHST_MASK) == CSTS_SHST_DONE)
+			break;
+		if (rdtsc() - t0 > limit)
+			return NVME_ERR_TIMEOUT;
+		cpu_relax();
+	}
+	n->broken = 1;              /* usable again only after nvme_reset */
+	return 0;
 }
 
 static void queue_setup(struct nvme *n, int qid, void *sq, void *cq, uint16_t size, uint64_t *prp)

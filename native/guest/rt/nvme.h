@@ -214,6 +214,11 @@ int  nvme_reset(struct nvme *n, int *completed, int *aborted);
 /* CC.EN=0 and wait for RDY=0 only (the caller inspects, then nvme_reset). */
 int  nvme_disable(struct nvme *n);
 
+/* Normal shutdown: CC.SHN=01, wait until CSTS.SHST reads 10b (complete;
+ * the controller has made completed writes durable).  0, NVME_ERR_TIMEOUT
+ * or NVME_ERR_READY.  The driver is then marked broken until nvme_reset. */
+int  nvme_shutdown(struct nvme *n);
+
 /* Delete I/O queue pair qid: Delete SQ, take the CQEs the controller posted
  * for it (commands in flight end completed or "Aborted - SQ Deletion"; any
  * without a CQE get NVME_ERR_ABORTED), then Delete CQ.  Returns the first

@@ -20,11 +20,11 @@ public sealed class NvmeSelftestTests : IDisposable
     [
         "init", "config", "identify", "write_read", "prp_chain", "fua", "inflight", "queue_wrap", "flush",
         "dsm_deallocate", "dsm_multi_range", "write_zeroes", "write_zeroes_deac", "lba_range", "invalid_opcode",
-        "invalid_ns", "invalid_field", "queues_again", "queue_admin", "prp_offset", "reset_inflight", "final_verify",
+        "invalid_ns", "invalid_field", "queues_again", "queue_admin", "prp_offset", "reset_inflight", "final_verify", "shutdown",
     ];
 
     internal static readonly string[] ReadOnlyChecks =
-        ["init", "identify", "ro_read", "ro_write", "ro_write_zeroes", "ro_dsm", "ro_expect", "lba_range", "invalid_opcode", "invalid_ns", "flush", "final_verify"];
+        ["init", "identify", "ro_read", "ro_write", "ro_write_zeroes", "ro_dsm", "ro_expect", "lba_range", "invalid_opcode", "invalid_ns", "flush", "final_verify", "shutdown"];
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
