@@ -162,6 +162,22 @@ public sealed class NvmeSelftestTests : IDisposable
         Assert.Empty(output.Verify(image));
     }
 
+    [Fact]
+    public async Task A_wrong_expected_status_fails_the_selftest()
+    {
+        // The statuses are compared exactly: expecting SCT 1 SC 0x82 where the device answers SCT 0 SC 0x20 fails.
+        Repo.RequireKvm();
+        string image = Path.Combine(_dir, "ro2.img");
+        File.WriteAllBytes(image, new byte[16 << 20]);
+        var r = await ProcessRunner.RunAsync(Repo.Binary,
+            ["run", "--kernel", Repo.Guest("nvme-selftest.elf"), "--memory", "128M", "--cmdline", "ro_status=0x182", "--nvme", $"path={image},readonly"], Timeout);
+        var output = new BlkSelftestOutput(r.Stdout);
+
+        Assert.True(r.ExitCode == 3, r.ToString());                 // guest_exit(1): (1 << 1) | 1
+        Assert.Contains(output.Failures, f => f.StartsWith("FAIL ro_write: write: got SCT 0 SC 0x20", StringComparison.Ordinal));
+        Assert.True(output.Failed > 0, r.ToString());
+    }
+
     [DllImport("libc", EntryPoint = "lseek", SetLastError = true)]
     private static extern long LSeek(int fd, long offset, int whence);
 
