@@ -410,6 +410,40 @@ static void check_queue_wrap(void)
 	ok(name);
 }
 
+/* QD1 one-block reads: per-command TSC timestamps (submit -> reaped) are
+ * ordered and give a latency figure (info only, not a pass criterion). */
+static void check_qd1_latency(void)
+{
+	const char *name = "qd1_latency";
+	enum { n = 256 };
+	static uint64_t lat[n];
+	struct nvme_req *r = &reqs[0];
+	for (int i = 0; i < n; i++) {
+		nvme_req_rw(r, 0, 1, (uint64_t)(i % 8), 1, pool, bs);
+		int st = nvme_do(N, 1, r);
+		if (st) {
+			fail(name, "read %d: %s", i, st_text(st));
+			return;
+		}
+		if (r->complete_tsc < r->submit_tsc) {
+			fail(name, "read %d completed (tsc %llu) before it was submitted (tsc %llu)", i,
+			     (unsigned long long)r->complete_tsc, (unsigned long long)r->submit_tsc);
+			return;
+		}
+		uint64_t v = r->complete_tsc - r->submit_tsc;
+		int j = i;
+		while (j > 0 && lat[j - 1] > v) {         /* insertion sort */
+			lat[j] = lat[j - 1];
+			j--;
+		}
+		lat[j] = v;
+	}
+	printf("info: qd1 read latency (tsc cycles, %d reads of %u bytes): min %llu median %llu p99 %llu max %llu\n",
+	       n, bs, (unsigned long long)lat[0], (unsigned long long)lat[n / 2],
+	       (unsigned long long)lat[n * 99 / 100], (unsigned long long)lat[n - 1]);
+	ok(name);
+}
+
 static void check_flush(void)
 {
 	struct nvme_req *r = &reqs[0];
@@ -1087,6 +1121,7 @@ int guest_main(const struct hvm_start_info *si)
 		check_prp_chain();
 		check_inflight();
 		check_queue_wrap();
+		check_qd1_latency();
 		check_flush();
 		check_dsm();
 		check_write_zeroes();

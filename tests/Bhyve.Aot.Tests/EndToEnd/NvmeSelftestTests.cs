@@ -18,7 +18,7 @@ public sealed class NvmeSelftestTests : IDisposable
     /// <summary>The checks a writable namespace must pass (nvme-selftest's names, native/guest/README.md).</summary>
     internal static readonly string[] WriteChecks =
     [
-        "init", "config", "identify", "write_read", "prp_chain", "fua", "inflight", "queue_wrap", "flush",
+        "init", "config", "identify", "write_read", "prp_chain", "fua", "inflight", "queue_wrap", "qd1_latency", "flush",
         "dsm_deallocate", "dsm_multi_range", "write_zeroes", "write_zeroes_deac", "lba_range", "invalid_opcode",
         "invalid_ns", "invalid_field", "queues_again", "queue_admin", "prp_offset", "reset_inflight", "final_verify", "shutdown",
     ];
