@@ -17,10 +17,11 @@ public static class ConfigCommand
     public static Command Create()
     {
         var machine = new Argument<string[]>("machine") { Description = "a run command line: `run ...`, `--config FILE`, or the bhyve form", Arity = ArgumentArity.ZeroOrMore };
-        var print = new Command("print",
-            "Print the effective configuration of a machine as a JSON machine file: every default and each device's PCI "
-            + "slot spelled out. The output can be run with `bhyve-aot run --config FILE`.\n\n"
-            + HelpExamples.Format(HelpExamples.ConfigPrint) + "\n\n" + ExitCodes.Table) { machine };
+        var print = new Command("print", "Print a machine's effective configuration as a JSON machine file.") { machine };
+        HelpEpilogue.Set(print,
+            "MACHINE is a run command line in any of the three forms. Every default and each device's PCI slot is spelled\n"
+            + "out, so the forms can be compared; the output runs with `bhyve-aot run --config FILE`.\n\n"
+            + HelpExamples.Format(HelpExamples.ConfigPrint) + "\n\n" + ExitCodes.Table);
         print.SetAction(result => Print(result.GetValue(machine) ?? []));
         return new Command("config", "Machine configuration tools.") { print };
     }

@@ -15,19 +15,23 @@ public static class Program
         return Invoke(Root(), args);
     }
 
-    /// <summary>The command tree: `bhyve-aot --help` shows its description, the bhyve form and the exit status table.</summary>
-    public static RootCommand Root() =>
-        new("bhyve-aot: a micro-VMM for Linux/KVM in the spirit of bhyve, one NativeAOT binary.\n\n"
+    /// <summary>The command tree: `bhyve-aot --help` ends with the bhyve form, its examples and the exit status table.</summary>
+    public static RootCommand Root()
+    {
+        var root = new RootCommand(
+            "bhyve-aot: a micro-VMM for Linux/KVM in the spirit of bhyve, one NativeAOT binary.\n\n"
             + "  bhyve-aot run --kernel FILE [options]     boot a kernel (bhyve-aot run --help)\n"
             + "  bhyve-aot run --config FILE               boot the machine a JSON machine file describes\n"
             + "  bhyve-aot [bhyve options] VMNAME          the same, in bhyve's syntax (below)\n"
-            + "  bhyve-aot config print MACHINE...         the effective configuration, as a machine file\n\n"
-            + BhyveForm.Help + "\n\n" + HelpExamples.Format(HelpExamples.Bhyve) + "\n\n" + ExitCodes.Table)
+            + "  bhyve-aot config print MACHINE...         the effective configuration, as a machine file")
         {
             RunCommand.Create(),
             CheckCommand.Create(),
             ConfigCommand.Create(),
         };
+        HelpEpilogue.Set(root, BhyveForm.Help + "\n\n" + HelpExamples.Format(HelpExamples.Bhyve) + "\n\n" + ExitCodes.Table);
+        return HelpEpilogue.Install(root);
+    }
 
     /// <summary>Parses and runs; a parse error gives one line on stderr and exit status 2, not a help dump.</summary>
     public static int Invoke(RootCommand root, string[] args)

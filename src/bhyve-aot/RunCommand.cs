@@ -49,13 +49,14 @@ public static class RunCommand
         var guestArgs = new Argument<string[]>("guest-args") { Description = "after --: the unikernel's own arguments", Arity = ArgumentArity.ZeroOrMore };
         var stats = new Option<bool>("--stats") { Description = "print VM exit counts on stderr when the guest ends" };
 
-        var command = new Command("run",
-            "Boot a kernel and exit with the guest's status. The machine comes from the options or, with --config, from a "
-            + "JSON machine file. The bhyve form (`bhyve-aot -s ... NAME`, see `bhyve-aot --help`) does the same.\n\n"
-            + HelpExamples.Format(HelpExamples.Run) + "\n\n" + ExitCodes.Table)
+        var command = new Command("run", "Boot a kernel, given by options or by a JSON machine file, and exit with the guest's status.")
         {
             configFile, kernel, memory, cpus, cmdline, name, disks, nvme, initrd, blockDevices, netDevices, hugePages, stats, guestArgs,
         };
+        HelpEpilogue.Set(command,
+            "The machine comes from the options or, with --config, from a JSON machine file (README: MACHINE FILE); the bhyve\n"
+            + "form (`bhyve-aot -s ... NAME`, see `bhyve-aot --help`) does the same.\n\n"
+            + HelpExamples.Format(HelpExamples.Run) + "\n\n" + ExitCodes.Table);
         Option[] machineOptions = [kernel, memory, cpus, cmdline, name, disks, nvme, initrd, blockDevices, netDevices, hugePages];
         command.SetAction(result =>
         {

@@ -35,11 +35,18 @@ public static partial class MachineFileReader
     {
         var context = MachineFileJsonContext.Default;
         // Syntax first, so that "not JSON" and "JSON of the wrong shape" get different messages.
+        var syntax = new JsonDocumentOptions { AllowTrailingCommas = true, CommentHandling = JsonCommentHandling.Skip };
         try
         {
-            using var _ = JsonDocument.Parse(json, new JsonDocumentOptions { AllowTrailingCommas = true, CommentHandling = JsonCommentHandling.Skip });
+            using var _ = JsonDocument.Parse(json, syntax);
         }
         catch (JsonException e) { throw new ConfigException($"{source}{Where(e)}: not valid JSON"); }
+        // Then a field given twice, which would otherwise be blamed on the field's type.
+        try
+        {
+            using var _ = JsonDocument.Parse(json, syntax with { AllowDuplicateProperties = false });
+        }
+        catch (JsonException e) { throw new ConfigException($"{source}{Where(e)}: a field is given twice{At(e.Path)}"); }
 
         MachineFile? file;
         try
@@ -175,6 +182,8 @@ public static partial class MachineFileReader
         foreach (var group in ids.Where(id => id is not null).GroupBy(id => id))
             if (group.Count() > 1) throw new ConfigException($"drive_id \"{group.Key}\" is used twice");
     }
+
+    private static string At(string? path) => path is { Length: > 2 } ? $" ({path[2..]})" : "";
 
     private static string Where(JsonException e) => e.LineNumber is { } line ? $" line {line + 1}" : "";
 
