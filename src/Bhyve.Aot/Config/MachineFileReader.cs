@@ -1,6 +1,5 @@
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
-using System.Text.RegularExpressions;
 using Bhyve.Aot.Vmm;
 
 namespace Bhyve.Aot.Config;
@@ -10,7 +9,7 @@ namespace Bhyve.Aot.Config;
 /// field where JSON says where. Paths inside the file are used as written (relative ones from the current directory,
 /// as on the command line and in Firecracker).
 /// </summary>
-public static partial class MachineFileReader
+public static class MachineFileReader
 {
     /// <summary>A machine file is a few hundred bytes; anything this large is not one.</summary>
     public const int MaxFileBytes = 1 << 20;
@@ -194,10 +193,8 @@ public static partial class MachineFileReader
     private static string Explain(string? path, MachineFileJsonContext context)
     {
         if (string.IsNullOrEmpty(path) || path == "$") return "the top level must be an object with boot-source, machine-config, drives, ...";
-        var match = LastName().Match(path);
         string shown = path.StartsWith("$.", StringComparison.Ordinal) ? path[2..] : path.TrimStart('$');
-        if (!match.Success) return $"{shown}: not valid here";
-        string name = match.Groups[1].Success ? match.Groups[1].Value : match.Groups[2].Value;
+        if (LastName(path) is not { } name) return $"{shown}: not valid here";
         var property = KnownTypes(context).SelectMany(t => t.Properties).FirstOrDefault(p => p.Name == name);
         if (property is null) return $"{shown}: unknown field '{name}' (see the MACHINE FILE section of the README)";
         return $"{shown}: expected {Describe(property.PropertyType)}";
@@ -219,7 +216,22 @@ public static partial class MachineFileReader
         return "an object";
     }
 
-    /// <summary>The last property name in a JSON path such as $['machine-config'].vcpu_count or $.drives[0].foo.</summary>
-    [GeneratedRegex(@"(?:\.([A-Za-z0-9_$-]+)|\['([^']*)'\])(?:\[\d+\])*$")]
-    private static partial Regex LastName();
+    /// <summary>The last property name in a JSON path such as $.machine-config.vcpu_count, $['a b'].x or $.hvt.args[0].</summary>
+    private static string? LastName(string path)
+    {
+        string p = path;
+        while (p.EndsWith(']') && !p.EndsWith("']", StringComparison.Ordinal))
+        {
+            int open = p.LastIndexOf('[');
+            if (open < 0) return null;
+            p = p[..open];
+        }
+        if (p.EndsWith("']", StringComparison.Ordinal))
+        {
+            int open = p.LastIndexOf("['", StringComparison.Ordinal);
+            return open < 0 ? null : p[(open + 2)..^2];
+        }
+        int dot = p.LastIndexOf('.');
+        return dot < 0 || dot == p.Length - 1 ? null : p[(dot + 1)..];
+    }
 }
