@@ -3,6 +3,7 @@ using System.CommandLine.Parsing;
 using Bhyve.Aot.Boot;
 using Bhyve.Aot.Config;
 using Bhyve.Aot.Kvm;
+using Bhyve.Aot.Os;
 using Bhyve.Aot.Vmm;
 
 namespace Bhyve.Aot.Cli;
@@ -108,6 +109,7 @@ public static class RunCommand
         Machine machine;
         VmExit exit;
         string vm = config.MessagePrefix;
+        if (config.Name is { } title) ProcessTitle.TrySet(title);
         try
         {
             machine = new Machine(config);
