@@ -18,7 +18,11 @@ public class BhyveCommandLineTests
             "-l", "com1,stdio", "-k", "vmlinux", "-C", "console=ttyS0", "myvm");
         var expected = new VmConfig
         {
-            Name = "myvm", KernelPath = "vmlinux", Cmdline = "console=ttyS0", Cpus = 2, MemoryBytes = 512UL << 20,
+            Name = "myvm",
+            KernelPath = "vmlinux",
+            Cmdline = "console=ttyS0",
+            Cpus = 2,
+            MemoryBytes = 512UL << 20,
             Disks = [new DiskConfig { Path = "disk.img", Discard = DiscardMode.Unmap, PciSlot = 2 }],
             Nvme = [new NvmeConfig { Path = "data.img", Dsm = DsmMode.Enable, PciSlot = 3 }],
         };

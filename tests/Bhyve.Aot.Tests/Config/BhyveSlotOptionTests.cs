@@ -49,7 +49,15 @@ public class BhyveSlotOptionTests
         var n = BhyveSlot.Parse("3,nvme,data.img,maxq=4,qsz=256,ioslots=16,sectsz=4096,ser=NVME1,dsm=enable,ro,nocache").Nvme!;
         Assert.Equal(new NvmeConfig
         {
-            Path = "data.img", Queues = 4, QueueSize = 256, SectorSize = 4096, Serial = "NVME1", Dsm = DsmMode.Enable, ReadOnly = true, Direct = true, PciSlot = 3,
+            Path = "data.img",
+            Queues = 4,
+            QueueSize = 256,
+            SectorSize = 4096,
+            Serial = "NVME1",
+            Dsm = DsmMode.Enable,
+            ReadOnly = true,
+            Direct = true,
+            PciSlot = 3,
         }, n);
     }
 

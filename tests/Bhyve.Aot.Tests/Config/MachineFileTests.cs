@@ -43,7 +43,13 @@ public class MachineFileTests
             """);
         var expected = new VmConfig
         {
-            Name = "full", KernelPath = "vmlinux", Cmdline = "console=ttyS0", InitrdPath = "initrd.img", Cpus = 4, MemoryBytes = 1UL << 30, HugePages = true,
+            Name = "full",
+            KernelPath = "vmlinux",
+            Cmdline = "console=ttyS0",
+            InitrdPath = "initrd.img",
+            Cpus = 4,
+            MemoryBytes = 1UL << 30,
+            HugePages = true,
             Disks =
             [
                 new DiskConfig { Path = "a.img", ReadOnly = true, Discard = DiscardMode.Ignore, Direct = true, Queues = 2, QueueSize = 128, Serial = "S1", PciSlot = 7 },
@@ -147,7 +153,13 @@ public class MachineFileTests
     {
         var config = new VmConfig
         {
-            Name = "rt", KernelPath = "k", Cmdline = "a=\"b c\" é", InitrdPath = "i", Cpus = 3, MemoryBytes = (96UL << 20) + 4096, HugePages = true,
+            Name = "rt",
+            KernelPath = "k",
+            Cmdline = "a=\"b c\" é",
+            InitrdPath = "i",
+            Cpus = 3,
+            MemoryBytes = (96UL << 20) + 4096,
+            HugePages = true,
             Disks = [new DiskConfig { Path = "a.img", Serial = "S", Discard = DiscardMode.Ignore }, new DiskConfig { Path = "b.img", Create = true, CreateSize = 1UL << 30, PciSlot = 1 }],
             Nvme = [new NvmeConfig { RamBytes = 16UL << 20, Dsm = DsmMode.Disable, SectorSize = 4096 }],
             HvtBlocks = [new HvtDeviceConfig("s", "s.img")],

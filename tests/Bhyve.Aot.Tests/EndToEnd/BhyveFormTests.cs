@@ -92,6 +92,54 @@ public sealed class BhyveFormTests : IDisposable
         Assert.Equal(bytes, File.ReadAllBytes(image));
     }
 
+    [Fact]
+    public async Task Blk_selftest_passes_from_the_example_machine_file()
+    {
+        Repo.RequireKvm();
+        string image = Path.Combine(_dir, "example.img");
+        string json = File.ReadAllText(Path.Combine(Repo.Root, "examples", "blk.json"))
+            .Replace("native/guest/build/blk-selftest.elf", Repo.Guest("blk-selftest.elf"))
+            .Replace("/var/tmp/bhyve-aot-blk.img", image);
+        string file = Path.Combine(_dir, "blk.json");
+        File.WriteAllText(file, json);
+
+        var r = await ProcessRunner.RunAsync(Repo.Binary, ["run", "--config", file], Timeout);
+
+        var output = new BlkSelftestOutput(r.Stdout);
+        Assert.True(r.ExitCode == 1 && output.Failed == 0 && output.Failures.Count == 0 && output.Passed > 0, r.ToString());
+        Assert.Contains("info: pci 00:02.0 1af4:1042", r.Stdout);
+        Assert.Contains("bhyve-test", r.Stdout);
+        Assert.Equal(64L << 20, new FileInfo(image).Length);
+        Assert.Empty(output.Verify(image));
+    }
+
+    /// <summary>The NativeAOT binary's JSON (source-generated, resource keys instead of messages) words errors the same.</summary>
+    [Theory]
+    [InlineData("""{ "boot-source": { "kernel_image_path": "k" }, "drives": [ { "path_on_host": "a", "io_engine": "Async" } ] }""", "line 1: drives[0].io_engine: unknown field 'io_engine' (see the MACHINE FILE section of the README)")]
+    [InlineData("""{ "boot-source": { "kernel_image_path": "k" }, "machine-config": { "vcpu_count": "two" } }""", "line 1: machine-config.vcpu_count: expected a whole number")]
+    [InlineData("{ \"boot-source\": ", "line 1: not valid JSON")]
+    public async Task Machine_file_errors_from_the_binary(string json, string message)
+    {
+        string file = Path.Combine(_dir, "bad.json");
+        File.WriteAllText(file, json);
+        var r = await ProcessRunner.RunAsync(Repo.Binary, ["run", "--config", file]);
+        Assert.Equal(2, r.ExitCode);
+        Assert.Equal($"bhyve-aot: {file} {message}", Assert.Single(r.StderrLines));
+    }
+
+    [Fact]
+    public async Task Config_print_from_the_binary_is_the_same_for_the_bhyve_and_run_forms()
+    {
+        var bhyve = await ProcessRunner.RunAsync(Repo.Binary,
+            ["config", "print", "-c", "2", "-m", "512", "-s", "0,hostbridge", "-s", "2,virtio-blk,disk.img,nodelete", "-s", "3,nvme,ram=64", "-k", "vmlinux", "myvm"]);
+        var run = await ProcessRunner.RunAsync(Repo.Binary,
+            ["config", "print", "run", "--cpus", "2", "--memory", "512M", "--disk", "disk.img,discard=ignore,slot=2", "--nvme", "ram=64M,slot=3", "--kernel", "vmlinux", "--name", "myvm"]);
+        Assert.True(bhyve.ExitCode == 0 && bhyve.Stderr == "", bhyve.ToString());
+        Assert.Equal(bhyve.Stdout, run.Stdout);
+        Assert.Contains("\"discard\": \"ignore\"", bhyve.Stdout);
+        Assert.Contains("\"ram_size\": \"64M\"", bhyve.Stdout);
+    }
+
     [Theory]
     [InlineData("-s 3,virtio-net,tap0", "-s 3,virtio-net: bhyve-aot does not emulate virtio-net")]
     [InlineData("-s 0,hostbridge -s 0,hostbridge", "-s 0,hostbridge is given twice")]
