@@ -26,7 +26,7 @@ public static class ExitCodes
         Exit status:
           odd N  the guest wrote v to the debug-exit port 0x501: N = (v << 1) | 1, as QEMU's isa-debug-exit
           0      the guest powered off
-          2      bad command line, machine file, configuration or kernel image (one line on stderr)
+          2      bad command line, configuration or kernel image
           4      the guest triple-faulted
           6      KVM internal error, failed VM entry or unhandled VM exit (reason and RIP on stderr)
           8      this host cannot run VMs (see `bhyve-aot check`)

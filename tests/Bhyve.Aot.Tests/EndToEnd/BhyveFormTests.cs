@@ -145,7 +145,7 @@ public sealed class BhyveFormTests : IDisposable
     [InlineData("-s 0,hostbridge -s 0,hostbridge", "-s 0,hostbridge is given twice")]
     [InlineData("-s 4,hostbridge", "-s 4,hostbridge: the host bridge sits at slot 0")]
     [InlineData("-s 2,virtio-blk,/nonexistent/bhyve-aot.img", "vm: --disk /nonexistent/bhyve-aot.img")]
-    [InlineData("-s 2,nvme,ram=64", "vm: --nvme: NVMe controllers are not built yet")]
+    [InlineData("-s 2,virtio-blk,a.img,sectorsize=512", "-s 2,virtio-blk: sectorsize is not supported")]
     [InlineData("-l com2,stdio", "-l com2,stdio: only COM1 is emulated")]
     public async Task Refusals_are_one_line_and_status_2(string options, string message)
     {

@@ -13,8 +13,10 @@ public class VmConfigShapeTests
     public void VmConfig_properties_are_the_ones_equality_and_the_machine_file_know()
     {
         string[] known = ["Name", "KernelPath", "MemoryBytes", "Cpus", "Cmdline", "HugePages", "Disks", "Nvme", "InitrdPath", "HvtBlocks", "HvtNets", "GuestArgs", "MessagePrefix"];
-        var actual = typeof(VmConfig).GetProperties().Select(p => p.Name).Where(n => n != "EqualityContract").Order();
-        Assert.Equal(known.Order(), actual);
+        var actual = typeof(VmConfig).GetProperties().Select(p => p.Name).Where(n => n != "EqualityContract").Order().ToArray();
+        Assert.True(known.Order().SequenceEqual(actual),
+            $"VmConfig has [{string.Join(", ", actual.Except(known))}] new and [{string.Join(", ", known.Except(actual))}] gone: "
+            + "update VmConfig.Equals, Config/MachineFile.cs, MachineFileReader/Writer, the README's MACHINE FILE section, then this list");
     }
 
     [Fact]
