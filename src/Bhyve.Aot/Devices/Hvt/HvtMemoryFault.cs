@@ -21,7 +21,7 @@ public sealed class HvtMemoryFault(IReadOnlyList<RamRange> readOnly, Action<stri
         foreach (var r in readOnly)
             if (offset >= r.Address && offset < r.End)
             {
-                fault($"guest wrote {data.Length} bytes to its read-only memory at 0x{offset:x} (segment pages 0x{r.Address:x}-0x{r.End:x})");
+                fault($"guest wrote {data.Length} byte(s) to its read-only memory at 0x{offset:x} (segment pages 0x{r.Address:x}-0x{r.End:x})");
                 return;
             }
         fault($"guest write of {data.Length} bytes at 0x{offset:x}, outside its RAM");
