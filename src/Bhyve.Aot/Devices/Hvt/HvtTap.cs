@@ -38,7 +38,8 @@ public sealed unsafe class HvtTap : IHvtNetBackend
             throw new IOException($"cannot attach to tap interface {ifname} (TUNSETIFF): {Libc.Describe(errno)}");
         }
         Span<byte> mac = stackalloc byte[6];
-        System.Security.Cryptography.RandomNumberGenerator.Fill(mac);
+        // Not RandomNumberGenerator: in the static NativeAOT binary it would need OpenSSL loaded at run time.
+        Random.Shared.NextBytes(mac);
         mac[0] = (byte)((mac[0] & 0xFE) | 0x02);   // unicast, locally administered
         ulong value = 0;
         foreach (byte b in mac) value = (value << 8) | b;
