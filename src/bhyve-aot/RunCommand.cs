@@ -10,7 +10,7 @@ public static class RunCommand
 {
     public static Command Create()
     {
-        var kernel = new Option<string>("--kernel", "-k") { Description = "PVH ELF kernel or unikernel to boot", Required = true };
+        var kernel = new Option<string>("--kernel", "-k") { Description = "kernel or unikernel to boot: a PVH ELF or a Solo5 hvt unikernel", Required = true };
         var memory = new Option<ulong>("--memory", "-m")
         {
             Description = "guest RAM, with a K/M/G suffix",
