@@ -95,6 +95,11 @@ public static class RunCommand
         {
             var c = machine.Exits;
             Console.Error.WriteLine($"bhyve-aot: exits to user space: {c.Total} (port I/O {c.Io}, MMIO {c.Mmio}, interrupted {c.Interrupted}, other {c.Other})");
+            if (machine.HvtHypercallCounts is { } calls)
+            {
+                var named = Enum.GetValues<Devices.Hvt.HvtHypercall>().Select(h => $"{h.ToString().ToLowerInvariant()} {calls[(int)h]}");
+                Console.Error.WriteLine($"bhyve-aot: hvt hypercalls: {string.Join(", ", named)}");
+            }
             if (config.Disks.Count > 0)
             {
                 var d = machine.DiskCounters;

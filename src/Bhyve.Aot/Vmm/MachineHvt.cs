@@ -16,6 +16,10 @@ namespace Bhyve.Aot.Vmm;
 public sealed partial class Machine
 {
     private bool _hvt;
+    private HvtHypercalls? _hypercalls;
+
+    /// <summary>Hypercalls an hvt guest made, by number (index 0 unused); null unless the guest was a Solo5 hvt unikernel.</summary>
+    public IReadOnlyList<long>? HvtHypercallCounts => _hypercalls?.Counts;
 
     private VmExit RunHvt(ElfImage elf, byte[] file, Stream consoleOut)
     {
@@ -63,7 +67,7 @@ public sealed partial class Machine
         var boot = HvtLoader.Load(image, file, _memory, ram, info, cmdline, (ulong)tscKhz * 1000);
 
         Action<string> fault = message => Stop(new VmExit(ExitCodes.GuestFault, $"hvt: {message}"));
-        var hypercalls = new HvtHypercalls(_memory, readOnly, consoleOut, blocks, nets, status => Stop(new VmExit(status, null)), fault);
+        var hypercalls = _hypercalls = new HvtHypercalls(_memory, readOnly, consoleOut, blocks, nets, status => Stop(new VmExit(status, null)), fault);
         Ports.Register(0, 0x1_0000, hypercalls);
         Mmio.Register(0, ulong.MaxValue, new HvtMemoryFault(readOnly, fault));
         HvtLoader.Apply(vcpu, boot);

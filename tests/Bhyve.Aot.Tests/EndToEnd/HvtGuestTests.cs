@@ -146,6 +146,35 @@ public sealed class HvtGuestTests : IDisposable
         AssertRefused(r, message, "is a PVH kernel");
     }
 
+    [Fact]
+    public async Task Stats_count_the_hypercalls()
+    {
+        var r = await ProcessRunner.RunBhyveAsync("run", "--kernel", Repo.Guest("hvt-hello.elf"), "--stats", "--", "exit=3");
+        Assert.Equal(3, r.ExitCode);
+        // hvt-hello: puts for each piece of text, one walltime, and the halt.
+        Assert.Contains("bhyve-aot: hvt hypercalls: walltime 1, puts 7, poll 0, blockwrite 0, blockread 0, netwrite 0, netread 0, halt 1", r.Stderr);
+    }
+
+    [Theory]
+    [InlineData(2u, 1u, "a Solo5 unikernel built for the spt target: bhyve-aot runs only hvt unikernels")]
+    [InlineData(1u, 7u, "requests hvt ABI version 7")]
+    public async Task A_Solo5_image_we_cannot_run_is_refused_naming_what_it_is(uint target, uint version, string message)
+    {
+        string path = Path.Combine(_dir, "other.elf");
+        File.WriteAllBytes(path, Solo5Notes.HvtImage(abiNote: Solo5Notes.AbiNote(target, version)).Build());
+        AssertRefused(await ProcessRunner.RunBhyveAsync("run", "--kernel", path), message);
+    }
+
+    [Fact]
+    public async Task An_hvt_image_with_a_malformed_manifest_is_refused()
+    {
+        var manifest = Solo5Notes.ManifestDescriptor(("storage", 1));
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(manifest.AsSpan(8), 65);
+        string path = Path.Combine(_dir, "badmft.elf");
+        File.WriteAllBytes(path, Solo5Notes.HvtImage(manifestNote: Solo5Notes.ManifestNote(manifest)).Build());
+        AssertRefused(await ProcessRunner.RunBhyveAsync("run", "--kernel", path), "invalid Solo5 manifest: 65 entries (at most 64)");
+    }
+
     private static void AssertRefused(ProcessResult r, params string[] parts)
     {
         Assert.True(r.ExitCode == ExitCodes.Usage, r.ToString());
