@@ -17,7 +17,7 @@ public static class RunCommand
     public static Command Create(Func<VmConfig, bool, int> action)
     {
         var configFile = new Option<string?>("--config") { Description = "JSON machine file giving the whole machine (see the README's MACHINE FILE section)" };
-        var kernel = new Option<string?>("--kernel", "-k") { Description = "PVH ELF kernel or unikernel to boot (required unless --config)" };
+        var kernel = new Option<string?>("--kernel", "-k") { Description = "kernel or unikernel to boot: a PVH ELF or a Solo5 hvt unikernel (required unless --config)" };
         var memory = new Option<ulong>("--memory", "-m")
         {
             Description = "guest RAM, with a K/M/G suffix",
@@ -125,6 +125,11 @@ public static class RunCommand
         {
             var c = machine.Exits;
             Console.Error.WriteLine($"bhyve-aot: {vm}exits to user space: {c.Total} (port I/O {c.Io}, MMIO {c.Mmio}, interrupted {c.Interrupted}, other {c.Other})");
+            if (machine.HvtHypercallCounts is { } calls)
+            {
+                var named = Enum.GetValues<Devices.Hvt.HvtHypercall>().Select(h => $"{h.ToString().ToLowerInvariant()} {calls[(int)h]}");
+                Console.Error.WriteLine($"bhyve-aot: hvt hypercalls: {string.Join(", ", named)}");
+            }
             if (config.Disks.Count > 0)
             {
                 var d = machine.DiskCounters;

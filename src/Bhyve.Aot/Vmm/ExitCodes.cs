@@ -8,6 +8,12 @@ public static class ExitCodes
 {
     /// <summary>The guest powered off (KVM system event shutdown); `check`: the host can run VMs.</summary>
     public const int PoweredOff = 0;
+    /// <summary>
+    /// A Solo5 hvt unikernel faulted: a bad hypercall pointer, an unknown port or hypercall, a write to its
+    /// read-only pages, a triple fault. solo5-hvt exits 1 for all of these, and so do we for hvt guests.
+    /// (An hvt guest's own status, from the halt hypercall, is the process status unchanged, as with solo5-hvt.)
+    /// </summary>
+    public const int GuestFault = 1;
     /// <summary>A bad command line, configuration value or kernel image.</summary>
     public const int Usage = 2;
     /// <summary>The guest triple-faulted (KVM_EXIT_SHUTDOWN).</summary>
@@ -26,6 +32,8 @@ public static class ExitCodes
         Exit status:
           odd N  the guest wrote v to the debug-exit port 0x501: N = (v << 1) | 1, as QEMU's isa-debug-exit
           0      the guest powered off
+        Solo5 hvt unikernels exit as under solo5-hvt: the status the unikernel gives solo5_exit (0-255; 255 is an
+        abort), or 1 when it faults (bad hypercall pointer, unknown port or hypercall, write to read-only memory).
           2      bad command line, configuration or kernel image
           4      the guest triple-faulted
           6      KVM internal error, failed VM entry or unhandled VM exit (reason and RIP on stderr)
