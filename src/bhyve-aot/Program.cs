@@ -12,6 +12,7 @@ public static class Program
         {
             RunCommand.Create(),
             CheckCommand.Create(),
+            BenchCommand.Create(),
         };
         return Invoke(root, args);
     }

@@ -20,6 +20,8 @@ public static class ExitCodes
     public const int VmmFailure = 10;
     /// <summary>The guest asked for a reset (KVM system event reset); we do not reboot, we stop.</summary>
     public const int Reset = 12;
+    /// <summary>`bench storage`: the suite ran but bhyve-aot's own virtio-blk target produced no result (the reason is in the output).</summary>
+    public const int BenchTargetFailed = 14;
 
     public const string Table =
         """
@@ -32,6 +34,7 @@ public static class ExitCodes
           8      this host cannot run VMs (see `bhyve-aot check`)
           10     internal VMM failure
           12     the guest requested a reset
+          14     bench storage: bhyve-aot's virtio-blk target failed (see the output)
         """;
 }
 
