@@ -100,6 +100,11 @@ public static class RunCommand
                 var d = machine.DiskCounters;
                 Console.Error.WriteLine($"bhyve-aot: virtio-blk: {d.Requests} requests, {d.Doorbells} doorbells (ioeventfd), {d.Interrupts} interrupts, {d.BackendFull} backend-full stalls");
             }
+            if (config.Nvme.Count > 0)
+            {
+                var n = machine.NvmeCounters;
+                Console.Error.WriteLine($"bhyve-aot: nvme: {n.IoCommands} I/O commands, {n.AdminCommands} admin commands, doorbells {n.MmioDoorbells} MMIO + {n.EventFdDoorbells} ioeventfd, {n.Interrupts} interrupts, {n.CqFullWaits} CQ-full waits, {n.BackendFull} backend-full stalls");
+            }
             Console.Error.WriteLine($"bhyve-aot: gc: {GC.CollectionCount(0)} gen0, {GC.CollectionCount(1)} gen1, {GC.CollectionCount(2)} gen2 collections, {GC.GetTotalAllocatedBytes()} bytes allocated");
         }
         return exit.Code;

@@ -19,8 +19,13 @@ public sealed record VmmStats(long? Exits, long? Doorbells, long? Interrupts, lo
         {
             string line = raw.Trim();
             if (NumberAfter(line, "exits to user space: ") is { } e) exits = e;
-            else if ((line.Contains("virtio-blk: ", StringComparison.Ordinal) || line.Contains("nvme: ", StringComparison.Ordinal))
-                     && NumberBefore(line, " doorbells") is { } d)
+            else if (line.Contains("nvme: ", StringComparison.Ordinal) && NumberAfter(line, "doorbells ") is { } mmio)
+            {
+                // "doorbells M MMIO + E ioeventfd": MMIO ones are exits to user space (already in Exits), both are doorbells.
+                doorbells = (doorbells ?? 0) + mmio + (NumberBefore(line, " ioeventfd") ?? 0);
+                if (NumberBefore(line, " interrupts") is { } i) interrupts = (interrupts ?? 0) + i;
+            }
+            else if (line.Contains("virtio-blk: ", StringComparison.Ordinal) && NumberBefore(line, " doorbells") is { } d)
             {
                 doorbells = (doorbells ?? 0) + d;
                 if (NumberBefore(line, " interrupts") is { } i) interrupts = (interrupts ?? 0) + i;

@@ -22,6 +22,14 @@ public sealed class VmmStatsTests
     }
 
     [Fact]
+    public void Nvme_doorbells_are_mmio_plus_ioeventfd()
+    {
+        var s = VmmStats.Parse("bhyve-aot: nvme: 100 I/O commands, 9 admin commands, doorbells 12 MMIO + 150 ioeventfd, 2 interrupts, 0 CQ-full waits, 0 backend-full stalls\n");
+        Assert.Equal(162, s.Doorbells);
+        Assert.Equal(2, s.Interrupts);
+    }
+
+    [Fact]
     public void Gen0_is_the_count_of_all_collections()
     {
         Assert.Equal(5, VmmStats.Parse("bhyve-aot: gc: 5 gen0, 2 gen1, 1 gen2 collections, 9 bytes allocated").GcCollections);
