@@ -2,7 +2,7 @@
 #include "rt.h"
 #include "bench_dev.h"
 
-static struct bench_dev *const adapters[] = { &bench_dev_vblk };
+static struct bench_dev *const adapters[] = { &bench_dev_vblk, &bench_dev_nvme };
 
 struct bench_dev *bench_dev_find(const char *name)
 {

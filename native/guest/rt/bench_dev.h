@@ -32,5 +32,6 @@ struct bench_dev {
 struct bench_dev *bench_dev_find(const char *name);
 
 extern struct bench_dev bench_dev_vblk;
+extern struct bench_dev bench_dev_nvme;
 
 #endif
