@@ -57,10 +57,11 @@ bench: bench-storage bench-micro
 bench-storage: deps-test publish guests
 	@dir=bench/results/$$(date -u +%Y%m%d-%H%M%S); \
 	  $(BIN) bench storage --disk $(BENCH_DISK) --device all --vs qemu --output $$dir $(BENCH_ARGS) && \
-	  $(DOTNET) run -c Release --project bench/Bhyve.Aot.Charts --nologo -v q -- $$dir
+	  $(DOTNET) run -c Release --project bench/Bhyve.Aot.Charts -v q -- $$dir
 
+# In process: the generated per-benchmark project takes minutes to build on a busy 2-core machine.
 bench-micro:
-	$(DOTNET) run -c Release --project bench/Bhyve.Aot.Bench --nologo -v q -- --filter '*' --job short
+	$(DOTNET) run -c Release --project bench/Bhyve.Aot.Bench -v q -- --filter '*' --job short --inProcess
 
 clean:
 	$(DOTNET) clean Bhyve.Aot.sln -v q >/dev/null 2>&1 || true

@@ -48,6 +48,11 @@ public static class Program
                 checkedCount++;
             }
         }
+        if (checkedCount == 0)
+        {
+            Console.Error.WriteLine("NOTHING RAN: no benchmark matched or the arguments were refused");
+            failures++;
+        }
         Console.Error.WriteLine(failures == 0
             ? $"micro-benchmarks: {checkedCount} checked, 0 bytes allocated per operation in every one"
             : $"micro-benchmarks: {failures} problem(s), see above");

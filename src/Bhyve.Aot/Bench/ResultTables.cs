@@ -15,8 +15,8 @@ public static class ResultTables
         var env = report.Environment;
         sb.AppendLine(markdown ? "## Environment\n" : "Environment");
         sb.AppendLine(Line(markdown, $"CPU: {env.Cpu} ({env.LogicalCpus} logical CPUs); kernel {env.Kernel}; KVM: {env.KvmFlavour}; TSC {env.TscKhz} kHz"));
-        sb.AppendLine(Line(markdown, $"backing file: {env.BackingFile} ({StorageBenchSuite.FormatSize(env.BackingFileBytes)}) on {env.FileSystem}; cache: {report.Settings.Cache}; {report.Settings.DurationMs} ms per run, {report.Settings.Rounds} round(s){(report.Settings.Quick ? ", quick" : "")}"));
-        sb.AppendLine(Line(markdown, $"versions: bhyve-aot {env.BhyveAotVersion} (.NET {env.DotnetRuntime}), {env.QemuVersion ?? "QEMU not run"}, {env.FioVersion ?? "fio not installed"}; block engine {env.IoUringEngine}"));
+        sb.AppendLine(Line(markdown, $"backing file: {env.BackingFile} ({StorageBenchSuite.FormatSize(env.BackingFileBytes)}) on {env.FileSystem}; cache: {(report.Settings.Cache == CacheMode.Direct ? "direct (O_DIRECT, QEMU cache=none)" : "buffered (page cache, QEMU cache=writeback)")}; {report.Settings.DurationMs} ms per run, {report.Settings.Rounds} round(s){(report.Settings.Quick ? ", quick" : "")}"));
+        sb.AppendLine(Line(markdown, $"versions: bhyve-aot {env.BhyveAotVersion} ({env.DotnetRuntime}), {env.QemuVersion ?? "QEMU not run"}, {env.FioVersion ?? "fio not installed"}; block engine {env.IoUringEngine}"));
         sb.AppendLine();
         foreach (var w in report.Workloads)
         {

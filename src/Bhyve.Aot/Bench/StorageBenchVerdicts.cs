@@ -73,7 +73,7 @@ public static class StorageBenchVerdicts
         if (host is not null) yield return $"host: {host.Description}";
         yield return "VM latencies are measured in the guest with the TSC (submission to completion as the polled driver sees it); host latencies by fio (lat_ns) or Stopwatch.";
         yield return "flush-heavy writes: one operation is a 4K write followed by a flush; for fio the latency is its write p + fdatasync p (an upper bound).";
-        yield return "exits/IO: exits to user space of a bhyve-aot run minus those of an idle run (same guest and device set-up, no I/O), over the run's operations; doorbells/IO: notifications KVM caught with an ioeventfd (not exits to user space).";
+        yield return "exits/IO: exits to user space of a bhyve-aot run (port I/O left out: that is the guest's serial console) minus those of an idle run (same guest and device set-up, no I/O), over the run's operations; doorbells/IO: notifications KVM caught with an ioeventfd (not exits to user space).";
         yield return "discard: before each target's series the ranges are punched and allocated again (fallocate mode 0), so every target frees the same fresh extents; a series deallocates distinct consecutive ranges one at a time.";
         if (r.Environment.KvmFlavour == "kvm_pvm")
             yield return "this host's KVM is kvm_pvm (nested, page-table based): an exit to user space costs about 22 us and an ioeventfd doorbell about 6.6 us, so absolute VM numbers are far below bare metal; compare ratios.";

@@ -14,7 +14,7 @@ public sealed class VmmStatsTests
             bhyve-aot: gc: 0 gen0, 0 gen1, 0 gen2 collections, 1048576 bytes allocated
             """;
         var s = VmmStats.Parse(stderr);
-        Assert.Equal(1234, s.Exits);
+        Assert.Equal(34, s.Exits);     // port I/O (the console) left out
         Assert.Equal(7000, s.Doorbells);
         Assert.Equal(0, s.Interrupts);
         Assert.Equal(0, s.GcCollections);
@@ -38,7 +38,7 @@ public sealed class VmmStatsTests
     [Fact]
     public void Absent_counters_stay_null()
     {
-        var s = VmmStats.Parse("bhyve-aot: exits to user space: 7 (port I/O 7, MMIO 0, interrupted 0, other 0)\n");
+        var s = VmmStats.Parse("bhyve-aot: exits to user space: 7\n");
         Assert.Equal(7, s.Exits);
         Assert.Null(s.Doorbells);
         Assert.Null(s.GcCollections);
