@@ -26,6 +26,8 @@ public static class ExitCodes
     public const int VmmFailure = 10;
     /// <summary>The guest asked for a reset (KVM system event reset); we do not reboot, we stop.</summary>
     public const int Reset = 12;
+    /// <summary>`bench storage`: the suite ran but bhyve-aot's own virtio-blk target produced no result (the reason is in the output).</summary>
+    public const int BenchTargetFailed = 16;
 
     public const string Table =
         """
@@ -38,6 +40,7 @@ public static class ExitCodes
           8      this host cannot run VMs (see `bhyve-aot check`)
           10     internal VMM failure
           12     the guest requested a reset
+          16     bench storage: bhyve-aot's virtio-blk target failed (see the output)
         Solo5 hvt unikernels exit as under solo5-hvt: the status the unikernel gives solo5_exit (0-255; 255 is an
         abort), or 1 when it faults (bad hypercall pointer, unknown port or hypercall, write to read-only memory).
         """;
