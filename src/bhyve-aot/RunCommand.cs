@@ -40,11 +40,16 @@ public static class RunCommand
         var blockDevices = new Option<string[]>("--block-device") { Description = "Solo5 hvt block device: NAME=PATH; repeatable", AllowMultipleArgumentsPerToken = false };
         var netDevices = new Option<string[]>("--net-device") { Description = "Solo5 hvt network device: NAME=TAP; repeatable", AllowMultipleArgumentsPerToken = false };
         var guestArgs = new Argument<string[]>("guest-args") { Description = "after --: the unikernel's own arguments", Arity = ArgumentArity.ZeroOrMore };
+        var cpuidHide = new Option<string[]>("--cpuid-hide")
+        {
+            Description = "hide CPU features from the guest, e.g. xsave,cx16,avx (names as in /proc/cpuinfo); repeatable",
+            AllowMultipleArgumentsPerToken = false,
+        };
         var stats = new Option<bool>("--stats") { Description = "print VM exit counts on stderr when the guest ends" };
 
         var command = new Command("run", "Boot a kernel and exit with the guest's status.\n\n" + ExitCodes.Table)
         {
-            kernel, memory, cpus, cmdline, disks, nvme, initrd, blockDevices, netDevices, hugePages, stats, guestArgs,
+            kernel, memory, cpus, cmdline, disks, nvme, initrd, blockDevices, netDevices, hugePages, cpuidHide, stats, guestArgs,
         };
         command.SetAction(result =>
         {
@@ -68,12 +73,20 @@ public static class RunCommand
                     HvtBlocks = (result.GetValue(blockDevices) ?? []).Select(t => HvtDeviceConfig.Parse("--block-device", t)).ToArray(),
                     HvtNets = (result.GetValue(netDevices) ?? []).Select(t => HvtDeviceConfig.Parse("--net-device", t)).ToArray(),
                     GuestArgs = extra,
+                    CpuidHide = ParseCpuidHide(result.GetValue(cpuidHide) ?? []),
                 };
             }
             catch (ConfigException e) { return Program.Fail(ExitCodes.Usage, e.Message); }
             return Run(config, result.GetValue(stats));
         });
         return command;
+    }
+
+    private static IReadOnlyList<CpuidFeature> ParseCpuidHide(string[] values)
+    {
+        var features = CpuidFeature.ParseList(string.Join(',', values), out string? error);
+        if (error is not null) throw new ConfigException($"--cpuid-hide: {error}");
+        return features;
     }
 
     public static int Run(VmConfig config, bool stats)

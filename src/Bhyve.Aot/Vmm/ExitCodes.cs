@@ -6,7 +6,7 @@ namespace Bhyve.Aot.Vmm;
 /// </summary>
 public static class ExitCodes
 {
-    /// <summary>The guest powered off (KVM system event shutdown); `check`: the host can run VMs.</summary>
+    /// <summary>The guest powered off (ACPI S5 through the sleep control register, or KVM system event shutdown); `check`: the host can run VMs.</summary>
     public const int PoweredOff = 0;
     /// <summary>A bad command line, configuration value or kernel image.</summary>
     public const int Usage = 2;
@@ -18,8 +18,10 @@ public static class ExitCodes
     public const int HostUnsupported = 8;
     /// <summary>A fault inside the VMM itself (a bug: please report it).</summary>
     public const int VmmFailure = 10;
-    /// <summary>The guest asked for a reset (KVM system event reset); we do not reboot, we stop.</summary>
+    /// <summary>The guest asked for a reset (ACPI reset register, i8042 0xFE, or KVM system event reset); we do not reboot, we stop.</summary>
     public const int Reset = 12;
+    /// <summary>The user typed the console escape "~." (only when stdin is a terminal).</summary>
+    public const int ConsoleQuit = 14;
 
     public const string Table =
         """
@@ -31,7 +33,8 @@ public static class ExitCodes
           6      KVM internal error, failed VM entry or unhandled VM exit (reason and RIP on stderr)
           8      this host cannot run VMs (see `bhyve-aot check`)
           10     internal VMM failure
-          12     the guest requested a reset
+          12     the guest requested a reset (ACPI reset register or keyboard controller)
+          14     the user quit from the console with ~. (stdin a terminal)
         """;
 }
 
