@@ -9,7 +9,7 @@ GUESTS     := native/guest/build
 RUN_ARGS   ?= --kernel $(GUESTS)/hello.elf --memory 64M --cpus 1 --cmdline "exit=0 console=com1 hello=world"
 APT_GET    := DEBIAN_FRONTEND=noninteractive apt-get -y -q -o=Dpkg::Use-Pty=0
 
-.PHONY: all deps deps-test guests build publish run test bench clean
+.PHONY: all deps deps-test guests linux-image build publish run test bench clean
 
 all: publish guests
 
@@ -18,10 +18,18 @@ deps:
 	@command -v gcc >/dev/null && command -v clang >/dev/null && command -v ld.lld >/dev/null || \
 	  { $(APT_GET) update >/dev/null && $(APT_GET) install --no-install-recommends gcc make clang lld >/dev/null; }
 
-# Test tools: QEMU runs the same guests as the reference VMM.
+# Test tools: QEMU runs the same guests as the reference VMM; iasl (acpica-tools) checks our ACPI tables;
+# lz4 unpacks the Debian kernel's payload.
 deps-test: deps
 	@command -v qemu-system-x86_64 >/dev/null || \
 	  { $(APT_GET) update >/dev/null && $(APT_GET) install --no-install-recommends qemu-system-x86 >/dev/null; }
+	@command -v iasl >/dev/null && command -v lz4 >/dev/null || \
+	  { $(APT_GET) update >/dev/null && $(APT_GET) install --no-install-recommends acpica-tools lz4 >/dev/null; }
+
+# Debian's cloud kernel (bzImage, the vmlinux inside it, virtio modules) and a static busybox, in out/linux.
+LINUX      := $(OUT)/linux
+linux-image: deps-test
+	@tests/linux/fetch-debian-kernel.sh $(LINUX)
 
 guests: deps
 	@$(MAKE) --no-print-directory -C native/guest
@@ -37,8 +45,8 @@ run: publish guests
 	@$(BIN) run $(RUN_ARGS); status=$$?; \
 	  if [ $$status -ne 1 ]; then echo "bhyve-aot exited with $$status" >&2; exit $$status; fi
 
-test: deps-test publish guests
-	@BHYVE_AOT_BIN=$(abspath $(BIN)) BHYVE_AOT_GUESTS=$(abspath $(GUESTS)) \
+test: deps-test publish guests linux-image
+	@BHYVE_AOT_BIN=$(abspath $(BIN)) BHYVE_AOT_GUESTS=$(abspath $(GUESTS)) BHYVE_AOT_LINUX=$(abspath $(LINUX)) \
 	  $(DOTNET) test tests/Bhyve.Aot.Tests/Bhyve.Aot.Tests.csproj -c Release --nologo \
 	    --logger "console;verbosity=normal" 2>&1 | tee $(OUT)/test.log; \
 	  status=$${PIPESTATUS[0]}; \
