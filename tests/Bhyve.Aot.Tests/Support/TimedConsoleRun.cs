@@ -20,8 +20,12 @@ internal sealed class TimedConsoleRun
     public int? ExitCode { get; private set; }
     public TimeSpan Elapsed { get; private set; }
 
+    /// <summary>True when the run was stopped because no line came for the idle limit after output had begun.</summary>
+    public bool StoppedIdle { get; private set; }
+
+    /// <param name="idle">once output has begun, stop when no new line arrives for this long (null: never)</param>
     public static async Task<TimedConsoleRun> RunAsync(string fileName, IEnumerable<string> args, TimeSpan bound,
-        Func<IReadOnlyList<TimedLine>, bool> enough, string? stdin = null)
+        Func<IReadOnlyList<TimedLine>, bool> enough, string? stdin = null, TimeSpan? idle = null)
     {
         var run = new TimedConsoleRun();
         var psi = new ProcessStartInfo(fileName)
@@ -51,7 +55,17 @@ internal sealed class TimedConsoleRun
         if (stdin is not null) await process.StandardInput.WriteAsync(stdin);
         process.StandardInput.Close();
         var exited = process.WaitForExitAsync();
-        await Task.WhenAny(done.Task, exited, Task.Delay(bound));
+        var deadline = Task.Delay(bound);
+        while (await Task.WhenAny(done.Task, exited, deadline, Task.Delay(1000)) is var finished
+               && finished != done.Task && finished != exited && finished != deadline)
+        {
+            var lines = run.Lines;
+            if (idle is { } limit && lines.Count > 0 && clock.Elapsed - lines[^1].At > limit)
+            {
+                run.StoppedIdle = true;
+                break;
+            }
+        }
         run.Elapsed = clock.Elapsed;
         if (!process.HasExited) process.Kill(entireProcessTree: true);
         await process.WaitForExitAsync();
