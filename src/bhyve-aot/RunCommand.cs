@@ -113,6 +113,11 @@ public static class RunCommand
                 var d = machine.DiskCounters;
                 Console.Error.WriteLine($"bhyve-aot: virtio-blk: {d.Requests} requests, {d.Doorbells} doorbells (ioeventfd), {d.Interrupts} interrupts, {d.BackendFull} backend-full stalls");
             }
+            if (config.Nvme.Count > 0)
+            {
+                var n = machine.NvmeCounters;
+                Console.Error.WriteLine($"bhyve-aot: nvme: {n.IoCommands} I/O commands, {n.AdminCommands} admin commands, doorbells {n.MmioDoorbells} MMIO + {n.EventFdDoorbells} ioeventfd, {n.Interrupts} interrupts, {n.CqFullWaits} CQ-full waits, {n.BackendFull} backend-full stalls");
+            }
         }
         return exit.Code;
     }

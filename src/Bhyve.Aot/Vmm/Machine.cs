@@ -2,6 +2,7 @@ using Bhyve.Aot.Boot;
 using Bhyve.Aot.Boot.Acpi;
 using Bhyve.Aot.Devices.Bus;
 using Bhyve.Aot.Devices.Legacy;
+using Bhyve.Aot.Devices.Nvme;
 using Bhyve.Aot.Devices.Pci;
 using Bhyve.Aot.Devices.Virtio;
 using Bhyve.Aot.Devices.Virtio.Blk;
@@ -26,6 +27,7 @@ public sealed class Machine : IVmLifecycle
     private readonly List<Vcpu> _vcpus = [];
     private readonly List<VcpuLoop> _loops = [];
     private readonly List<VirtioBlk> _disks = [];
+    private readonly List<NvmeController> _nvme = [];
     private TerminalRawMode? _rawTerminal;
 
     public Machine(VmConfig config)
@@ -143,7 +145,18 @@ public sealed class Machine : IVmLifecycle
         }
     }
 
-    /// <summary>The PCI root bus (host bridge, CF8/CFC and ECAM) and one virtio-blk function per disk.</summary>
+    /// <summary>Commands, doorbells (MMIO and ioeventfd) and interrupts of every NVMe controller, summed.</summary>
+    public NvmeCounters NvmeCounters
+    {
+        get
+        {
+            var sum = new NvmeCounters();
+            foreach (var c in _nvme) sum.Add(c.Counters);
+            return sum;
+        }
+    }
+
+    /// <summary>The PCI root bus (host bridge, CF8/CFC and ECAM), one virtio-blk function per disk, one NVMe controller per --nvme.</summary>
     private void AttachPci(Vm vm, GuestMemory memory)
     {
         var root = new PciRoot(Mmio);
@@ -168,12 +181,53 @@ public sealed class Machine : IVmLifecycle
             _disks.Add(blk);
             root.Attach(root.FreeSlot(), new VirtioPciTransport(blk, memory, routing.CreateMsiSink(disk.Queues + 1), doorbells));
         }
+        for (int i = 0; i < _config.Nvme.Count; i++)
+        {
+            var controller = CreateNvme(_config.Nvme[i], i, memory, routing, doorbells);
+            _nvme.Add(controller);
+            root.Attach(root.FreeSlot(), controller);
+        }
+    }
+
+    private static NvmeController CreateNvme(NvmeConfig config, int index, GuestMemory memory, KvmInterruptRouting routing, KvmDoorbellBinder doorbells)
+    {
+        var file = OpenNvmeBackend(config);
+        int shift = config.SectorSize == 4096 ? 12 : 9;
+        string what = $"--nvme {config.Describe()}";
+        if (file.Direct && (uint)config.SectorSize < file.LogicalBlockSize)
+            throw new ConfigException($"{what}: sector-size={config.SectorSize} is smaller than the O_DIRECT block size {file.LogicalBlockSize}");
+        if (file.Size >> shift == 0) throw new ConfigException($"{what}: smaller than one {config.SectorSize}-byte sector");
+        // Deallocate: auto offers it only where punching holes (files) or zero-out with unmap (devices) works.
+        bool dsm = !config.ReadOnly && config.Dsm switch { DsmMode.Enable => true, DsmMode.Disable => false, _ => file.CanDiscard };
+        string serial = config.Serial.Length > 0 ? config.Serial : $"BHYVEAOT{index:D4}";
+        var ns = new NvmeNamespace(file.Size >> shift, shift, config.ReadOnly, dsm, DeallocateWorks: dsm && file.CanDiscard,
+                                   WriteZeroes: !config.ReadOnly && file.CanWriteZeroes, serial);
+        var identity = new NvmeIdentity(NvmeController.Vendor, NvmeController.Vendor, serial, NvmeIdentity.DefaultModel,
+                                        NvmeIdentity.DefaultFirmware, NvmeIdentity.DefaultMdts, ControllerId: (ushort)(index + 1));
+        // One engine per enable, shared by all queues of the controller: deep enough for a full queue and a
+        // 256-range Dataset Management command.
+        var options = BlockEngineOptions.Default with
+        {
+            QueueDepth = Math.Max(257, Math.Min(config.QueueSize, 1024)),
+            MaxSegments = NvmeQueueProcessor.MaxSegments,
+        };
+        return new NvmeController(ns, identity, config.Queues, config.QueueSize, memory, routing.CreateMsiSink(config.Queues + 1), doorbells,
+                                  () => BlockEngineFactory.Create(file, options), () => Interop.Libc.Fdatasync(file.Fd));
+    }
+
+    private static BlockFile OpenNvmeBackend(NvmeConfig config)
+    {
+        try
+        {
+            if (config.Path is null) return BlockFile.CreateInMemory("bhyve-aot-nvme", config.RamBytes);
+            return config.Create ? BlockFile.Create(config.Path, config.CreateSize, config.Direct) : BlockFile.Open(config.Path, config.ReadOnly, config.Direct);
+        }
+        catch (BlockFileException e) { throw new ConfigException($"--nvme {config.Describe()}: {e.Message}"); }
     }
 
     /// <summary>Configuration the model accepts but this VMM cannot run yet: said plainly, never ignored.</summary>
     private static void RefuseUnbuilt(VmConfig config)
     {
-        if (config.Nvme.Count > 0) throw new ConfigException("--nvme: NVMe controllers are not built yet");
         if (config.HvtBlocks.Count > 0 || config.HvtNets.Count > 0) throw new ConfigException("hvt devices: Solo5 hvt is not built yet");
         if (config.GuestArgs.Count > 0) throw new ConfigException("arguments after --: only Solo5 hvt unikernels take them, and hvt is not built yet");
     }
