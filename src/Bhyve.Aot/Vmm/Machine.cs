@@ -15,7 +15,7 @@ namespace Bhyve.Aot.Vmm;
 /// One VM from configuration to exit status: creates the KVM VM and guest RAM, loads the kernel as
 /// firmware would, wires the devices to the buses, runs one thread per vCPU and reports how it ended.
 /// </summary>
-public sealed class Machine : IVmLifecycle
+public sealed partial class Machine : IVmLifecycle
 {
     private readonly VmConfig _config;
     private readonly TaskCompletionSource<VmExit> _exit = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -69,7 +69,10 @@ public sealed class Machine : IVmLifecycle
         RefuseUnbuilt(_config);
         byte[] image = ReadKernel(_config.KernelPath);
         // Parse before touching KVM so a bad image is reported as such even on a host without KVM.
-        ElfImage.Parse(image);
+        var elf = ElfImage.Parse(image);
+        var kind = KernelKinds.Detect(elf, image);
+        if (kind == KernelKind.Solo5Hvt) return RunHvt(elf, image, consoleOut);
+        RefuseHvtOptions(_config, kind);
 
         _kvm = KvmHost.Open();
         _vm = _kvm.CreateVm();
@@ -132,17 +135,19 @@ public sealed class Machine : IVmLifecycle
         }
     }
 
-    /// <summary>The PCI root bus (host bridge, CF8/CFC and ECAM), one virtio-blk function per disk, one NVMe controller per --nvme.</summary>
+    /// <summary>The PCI root bus (host bridge, CF8/CFC and ECAM), one virtio-blk function per disk and one NVMe controller per --nvme, each in its slot.</summary>
     private void AttachPci(Vm vm, GuestMemory memory)
     {
+        var slots = PciSlots.Assign(_config);
         var root = new PciRoot(Mmio);
-        root.Attach(0, new PciHostBridge());
+        root.Attach(PciSlots.HostBridge, new PciHostBridge());
         Ports.Register(PciConfigPorts.BasePort, PciConfigPorts.PortCount, new PciConfigPorts(root));
         Mmio.Register(PciEcam.Base, PciEcam.Size, new PciEcam(root));
         var routing = new KvmInterruptRouting(vm);
         var doorbells = new KvmDoorbellBinder(vm);
-        foreach (var disk in _config.Disks)
+        for (int i = 0; i < _config.Disks.Count; i++)
         {
+            var disk = _config.Disks[i];
             var file = OpenDisk(disk);
             var options = BlockEngineOptions.Default with { QueueDepth = disk.QueueSize };
             var model = new VirtioBlkDisk(
@@ -155,13 +160,13 @@ public sealed class Machine : IVmLifecycle
                 Serial: disk.Serial);
             var blk = new VirtioBlk(model, disk.Queues, (ushort)disk.QueueSize, options.MaxSegments, () => BlockEngineFactory.Create(file, options));
             _disks.Add(blk);
-            root.Attach(root.FreeSlot(), new VirtioPciTransport(blk, memory, routing.CreateMsiSink(disk.Queues + 1), doorbells));
+            root.Attach(slots.Disks[i], new VirtioPciTransport(blk, memory, routing.CreateMsiSink(disk.Queues + 1), doorbells));
         }
         for (int i = 0; i < _config.Nvme.Count; i++)
         {
             var controller = CreateNvme(_config.Nvme[i], i, memory, routing, doorbells);
             _nvme.Add(controller);
-            root.Attach(root.FreeSlot(), controller);
+            root.Attach(slots.Nvme[i], controller);
         }
     }
 
@@ -205,8 +210,15 @@ public sealed class Machine : IVmLifecycle
     private static void RefuseUnbuilt(VmConfig config)
     {
         if (config.InitrdPath is not null) throw new ConfigException("--initrd: Linux boot is not built yet");
-        if (config.HvtBlocks.Count > 0 || config.HvtNets.Count > 0) throw new ConfigException("hvt devices: Solo5 hvt is not built yet");
-        if (config.GuestArgs.Count > 0) throw new ConfigException("arguments after --: only Solo5 hvt unikernels take them, and hvt is not built yet");
+    }
+
+    /// <summary>The Solo5 options mean nothing to other kernels: refused rather than ignored.</summary>
+    private static void RefuseHvtOptions(VmConfig config, KernelKind kind)
+    {
+        string what = $"{config.KernelPath} is {KernelKinds.Describe(kind)}, not a Solo5 hvt unikernel";
+        if (config.HvtBlocks.Count > 0) throw new ConfigException($"--block-device is for Solo5 hvt unikernels; {what} (use --disk)");
+        if (config.HvtNets.Count > 0) throw new ConfigException($"--net-device is for Solo5 hvt unikernels; {what}");
+        if (config.GuestArgs.Count > 0) throw new ConfigException($"arguments after -- are for Solo5 hvt unikernels; {what} (use --cmdline)");
     }
 
     private static BlockFile OpenDisk(DiskConfig disk)
@@ -222,7 +234,9 @@ public sealed class Machine : IVmLifecycle
     {
         try
         {
-            Stop(loop.Run());
+            var exit = loop.Run();
+            // solo5-hvt ends every abnormal exit (triple fault, KVM error, ...) with errx(1): so does an hvt run.
+            Stop(_hvt && exit.Message is not null ? exit with { Code = ExitCodes.GuestFault } : exit);
         }
         catch (Exception e)
         {
