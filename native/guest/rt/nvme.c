@@ -18,6 +18,10 @@
 #define CC_IOCQES(x) ((uint32_t)(x) << 20)
 #define CSTS_RDY     (1u << 0)
 #define CSTS_CFS     (1u << 1)
+#define CC_SHN_MASK    (3u << 14)
+#define CC_SHN_NORMAL  (1u << 14)
+#define CSTS_SHST_MASK (3u << 2)
+#define CSTS_SHST_DONE (2u << 2)
 
 #define CAP_MQES(c)   ((uint32_t)((c) & 0xFFFF))
 #define CAP_TO(c)     ((uint32_t)(((c) >> 24) & 0xFF))
@@ -302,7 +306,7 @@ struct nvme_req *nvme_poll(struct nvme *n, int qid)
 	if (qid < 0 || qid > n->nq)
 		return NULL;
 	struct nvme_queue *q = &n->q[qid];
-	if (!q->ready_count)
+	if (!q->ready_count && q->size)
 		reap(n, qid);
 	if (!q->ready_count)
 		return NULL;
@@ -310,6 +314,15 @@ struct nvme_req *nvme_poll(struct nvme *n, int qid)
 	q->ready_head = (uint16_t)((q->ready_head + 1) % NVME_QSIZE_MAX);
 	q->ready_count--;
 	return r;
+}
+
+/* Says what the queue looked like when a wait gave up. */
+static void report_timeout(struct nvme *n, int qid)
+{
+	struct nvme_queue *q = &n->q[qid];
+	printf("nvme: timeout on queue %d: sq_tail %u cq_head %u phase %u inflight %u, CSTS 0x%x\n",
+	       qid, q->sq_tail, q->cq_head, q->phase, q->inflight, rd32(n, REG_CSTS));
+	n->broken = 1;
 }
 
 struct nvme_req *nvme_wait(struct nvme *n, int qid)
@@ -322,7 +335,7 @@ struct nvme_req *nvme_wait(struct nvme *n, int qid)
 		if (r)
 			return r;
 		if (rdtsc() - t0 > n->timeout_tsc) {
-			n->broken = 1;
+			report_timeout(n, qid);
 			return NULL;
 		}
 		cpu_relax();
@@ -352,7 +365,7 @@ int nvme_do(struct nvme *n, int qid, struct nvme_req *r)
 	while (!r->done) {
 		if (!reap(n, qid)) {
 			if (rdtsc() - t0 > n->timeout_tsc) {
-				n->broken = 1;
+				report_timeout(n, qid);
 				return NVME_ERR_TIMEOUT;
 			}
 			cpu_relax();
@@ -455,6 +468,25 @@ int nvme_disable(struct nvme *n)
 	return wait_ready(n, 0);
 }
 
+int nvme_shutdown(struct nvme *n)
+{
+	uint32_t cc = rd32(n, REG_CC);
+	wr32(n, REG_CC, (cc & ~CC_SHN_MASK) | CC_SHN_NORMAL);
+	uint64_t t0 = rdtsc(), limit = n->ready_tsc > n->timeout_tsc ? n->ready_tsc : n->timeout_tsc;
+	for (;;) {
+		uint32_t csts = rd32(n, REG_CSTS);
+		if (csts == 0xFFFFFFFFu)
+			return NVME_ERR_READY;
+		if ((csts & CSTS_SHST_MASK) == CSTS_SHST_DONE)
+			break;
+		if (rdtsc() - t0 > limit)
+			return NVME_ERR_TIMEOUT;
+		cpu_relax();
+	}
+	n->broken = 1;              /* usable again only after nvme_reset */
+	return 0;
+}
+
 static void queue_setup(struct nvme *n, int qid, void *sq, void *cq, uint16_t size, uint64_t *prp)
 {
 	struct nvme_queue *q = &n->q[qid];
@@ -468,6 +500,13 @@ static void queue_setup(struct nvme *n, int qid, void *sq, void *cq, uint16_t si
 	q->sq_db = n->regs + REG_DB + (uintptr_t)(2 * qid) * n->dstrd;
 	q->cq_db = n->regs + REG_DB + (uintptr_t)(2 * qid + 1) * n->dstrd;
 	q->prp_pages = prp;
+	if (n->shadow) {
+		/* a re-created queue starts from 0: stale shadow/EventIdx values of
+		 * its previous life would suppress the first doorbells */
+		unsigned i = (unsigned)(2 * qid) * (n->dstrd / 4), j = i + n->dstrd / 4;
+		n->dbbuf[i] = n->dbbuf[j] = 0;
+		n->eventidx[i] = n->eventidx[j] = 0;
+	}
 	for (uint16_t i = 0; i < size; i++)
 		q->free_cid[i] = (uint16_t)(size - 1 - i);   /* cid 0 first */
 	q->free_top = size;
@@ -490,6 +529,79 @@ static int admin(struct nvme *n, const char *step, struct nvme_req *r)
 		return st < 0 ? st : NVME_ERR_ADMIN;
 	}
 	return 0;
+}
+
+/* Create I/O CQ qid (PC=1, IEN=0: polled) and SQ qid on it, n->qsize entries. */
+static int create_queue(struct nvme *n, int qid)
+{
+	struct nvme_req r;
+	int rc;
+	uint16_t qs = n->qsize;
+	queue_setup(n, qid, iosq[qid - 1], iocq[qid - 1], qs, &io_prp[qid - 1][0][0][0]);
+	memset(&r, 0, sizeof(r));
+	r.opc = NVME_ADM_CREATE_CQ;
+	r.flags = NVME_REQ_RAW_PRP;
+	r.prp1 = (uintptr_t)iocq[qid - 1];
+	r.cdw10 = ((uint32_t)(qs - 1) << 16) | (uint32_t)qid;
+	r.cdw11 = 1;
+	if ((rc = admin(n, "create I/O completion queue", &r)))
+		goto fail;
+	memset(&r, 0, sizeof(r));
+	r.opc = NVME_ADM_CREATE_SQ;
+	r.flags = NVME_REQ_RAW_PRP;
+	r.prp1 = (uintptr_t)iosq[qid - 1];
+	r.cdw10 = ((uint32_t)(qs - 1) << 16) | (uint32_t)qid;
+	r.cdw11 = ((uint32_t)qid << 16) | 1;          /* CQID, PC=1 */
+	if ((rc = admin(n, "create I/O submission queue", &r)))
+		goto fail;
+	return 0;
+fail:
+	n->q[qid].size = 0;                           /* not usable */
+	return rc;
+}
+
+int nvme_queue_create(struct nvme *n, int qid)
+{
+	if (qid < 1 || qid > NVME_IOQ_MAX || qid > n->nsqa || qid > n->ncqa || n->q[qid].size)
+		return NVME_ERR_INVAL;
+	int rc = create_queue(n, qid);
+	if (rc)
+		return rc == NVME_ERR_ADMIN ? n->init_status : rc;
+	if (qid > n->nq)
+		n->nq = qid;
+	return 0;
+}
+
+int nvme_queue_delete(struct nvme *n, int qid)
+{
+	struct nvme_req r;
+	if (qid < 1 || qid > n->nq || !n->q[qid].size)
+		return NVME_ERR_INVAL;
+	struct nvme_queue *q = &n->q[qid];
+	memset(&r, 0, sizeof(r));
+	r.opc = NVME_ADM_DELETE_SQ;
+	r.cdw10 = (uint32_t)qid;
+	int st = nvme_do(n, 0, &r);
+	if (st)
+		return st;
+	/* Delete SQ completes only after every command of that SQ has been
+	 * completed or aborted (SQ Deletion): their CQEs are in the CQ now. */
+	reap(n, qid);
+	for (uint16_t cid = 0; cid < q->size; cid++) {
+		struct nvme_req *x = q->req[cid];
+		if (!x)
+			continue;
+		x->status = NVME_ERR_ABORTED;       /* no CQE: the controller lost it */
+		x->done = 1;
+		q->req[cid] = NULL;
+		q->inflight--;
+	}
+	memset(&r, 0, sizeof(r));
+	r.opc = NVME_ADM_DELETE_CQ;
+	r.cdw10 = (uint32_t)qid;
+	st = nvme_do(n, 0, &r);
+	q->size = 0;                                  /* gone from the driver either way */
+	return st;
 }
 
 /* Everything after PCI setup: reset, admin queue, identify, queues. */
@@ -610,23 +722,9 @@ static int start(struct nvme *n)
 	uint16_t qs = (uint16_t)n->opts.qsize;
 	if (qs > n->mqes)
 		qs = (uint16_t)n->mqes;
+	n->qsize = qs;
 	for (int qid = 1; qid <= want; qid++) {
-		queue_setup(n, qid, iosq[qid - 1], iocq[qid - 1], qs, &io_prp[qid - 1][0][0][0]);
-		memset(&r, 0, sizeof(r));
-		r.opc = NVME_ADM_CREATE_CQ;
-		r.flags = NVME_REQ_RAW_PRP;
-		r.prp1 = (uintptr_t)iocq[qid - 1];
-		r.cdw10 = ((uint32_t)(qs - 1) << 16) | (uint32_t)qid;
-		r.cdw11 = 1;                                  /* PC=1, IEN=0 */
-		if ((rc = admin(n, "create I/O completion queue", &r)))
-			return rc;
-		memset(&r, 0, sizeof(r));
-		r.opc = NVME_ADM_CREATE_SQ;
-		r.flags = NVME_REQ_RAW_PRP;
-		r.prp1 = (uintptr_t)iosq[qid - 1];
-		r.cdw10 = ((uint32_t)(qs - 1) << 16) | (uint32_t)qid;
-		r.cdw11 = ((uint32_t)qid << 16) | 1;          /* CQID, PC=1 */
-		if ((rc = admin(n, "create I/O submission queue", &r)))
+		if ((rc = create_queue(n, qid)))
 			return rc;
 		n->nq = qid;
 	}

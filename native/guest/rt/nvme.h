@@ -152,7 +152,8 @@ struct nvme_queue {
 /* Controller bring-up options (zero = default). */
 struct nvme_opts {
 	int      io_queues;      /* I/O queue pairs to create (default 1, max NVME_IOQ_MAX) */
-	int      qsize;          /* I/O queue entries (default min(64, MQES+1), max NVME_QSIZE_MAX) */
+	int      qsize;          /* I/O queue entries (default min(64, MQES+1), max NVME_QSIZE_MAX);
+	                          * a queue of N entries holds N-1 commands */
 	int      shadow_db;      /* 1: Doorbell Buffer Config when OACS bit 8 is set */
 	uint64_t timeout_tsc;    /* completion spin limit (default ~3-5 s) */
 };
@@ -180,7 +181,8 @@ struct nvme {
 	uint32_t  max_xfer;      /* bytes: min(MDTS, NVME_MAX_XFER) */
 	struct nvme_ns_info ns1; /* namespace 1 */
 	/* queues: [0] admin, [1..nq] I/O */
-	int       nq;            /* I/O queue pairs created */
+	int       nq;            /* I/O queue pairs created (highest qid) */
+	uint16_t  qsize;         /* I/O queue entries */
 	uint16_t  nsqa, ncqa;    /* allocated by Set Features (1-based) */
 	struct nvme_queue q[NVME_IOQ_MAX + 1];
 	/* shadow doorbells */
@@ -212,6 +214,20 @@ int  nvme_reset(struct nvme *n, int *completed, int *aborted);
 /* CC.EN=0 and wait for RDY=0 only (the caller inspects, then nvme_reset). */
 int  nvme_disable(struct nvme *n);
 
+/* Normal shutdown: CC.SHN=01, wait until CSTS.SHST reads 10b (complete;
+ * the controller has made completed writes durable).  0, NVME_ERR_TIMEOUT
+ * or NVME_ERR_READY.  The driver is then marked broken until nvme_reset. */
+int  nvme_shutdown(struct nvme *n);
+
+/* Delete I/O queue pair qid: Delete SQ, take the CQEs the controller posted
+ * for it (commands in flight end completed or "Aborted - SQ Deletion"; any
+ * without a CQE get NVME_ERR_ABORTED), then Delete CQ.  Returns the first
+ * non-zero status, or NVME_ERR_INVAL.  The driver forgets the queue either way. */
+int  nvme_queue_delete(struct nvme *n, int qid);
+/* Create I/O queue pair qid again (n->qsize entries, polled).  Returns 0, the
+ * failing status, or NVME_ERR_INVAL (qid in use or above the allocation). */
+int  nvme_queue_create(struct nvme *n, int qid);
+
 /* Queue r on queue qid (0 = admin, 1..nq = I/O).  Non-blocking. Returns 0,
  * NVME_ERR_BUSY (poll first), NVME_ERR_INVAL or NVME_ERR_BROKEN. */
 int  nvme_submit(struct nvme *n, int qid, struct nvme_req *r);
@@ -233,8 +249,8 @@ void nvme_req_rw(struct nvme_req *r, int write, uint32_t nsid, uint64_t slba,
 void nvme_req_flush(struct nvme_req *r, uint32_t nsid);
 void nvme_req_write_zeroes(struct nvme_req *r, uint32_t nsid, uint64_t slba,
 			   uint32_t nlb, int deac);
-/* Dataset Management, deallocate; ranges is a page-aligned buffer of
- * nr (1..256) 16-byte entries (struct nvme_dsm_range). */
+/* Dataset Management, deallocate; ranges: nr (1..256) 16-byte entries
+ * (struct nvme_dsm_range) in any dword-aligned buffer (PRPs as for data). */
 struct nvme_dsm_range {
 	uint32_t cattr;
 	uint32_t nlb;            /* 1-based */

@@ -1,4 +1,5 @@
 using Bhyve.Aot.Boot;
+using Bhyve.Aot.Boot.Acpi;
 using Bhyve.Aot.Devices.Bus;
 using Bhyve.Aot.Devices.Legacy;
 using Bhyve.Aot.Devices.Nvme;
@@ -15,7 +16,7 @@ namespace Bhyve.Aot.Vmm;
 /// One VM from configuration to exit status: creates the KVM VM and guest RAM, loads the kernel as
 /// firmware would, wires the devices to the buses, runs one thread per vCPU and reports how it ended.
 /// </summary>
-public sealed class Machine : IVmLifecycle
+public sealed partial class Machine : IVmLifecycle
 {
     private readonly VmConfig _config;
     private readonly TaskCompletionSource<VmExit> _exit = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -27,6 +28,7 @@ public sealed class Machine : IVmLifecycle
     private readonly List<VcpuLoop> _loops = [];
     private readonly List<VirtioBlk> _disks = [];
     private readonly List<NvmeController> _nvme = [];
+    private TerminalRawMode? _rawTerminal;
 
     public Machine(VmConfig config)
     {
@@ -57,19 +59,29 @@ public sealed class Machine : IVmLifecycle
         }
     }
 
-    /// <summary>Ends the run with this result; the first caller wins.</summary>
+    /// <summary>
+    /// Ends the run with this result; the first caller wins. Every vCPU is asked to leave KVM_RUN at its next
+    /// entry (immediate_exit); one halted inside KVM_RUN stays there, which is harmless: Run returns the result
+    /// at once and the process exits, and exit_group tears the VM down with its threads (they are background threads).
+    /// </summary>
     public void Stop(VmExit result)
     {
-        if (_exit.TrySetResult(result)) _stopping = true;
+        if (!_exit.TrySetResult(result)) return;
+        _stopping = true;
+        lock (_vcpus)
+            foreach (var v in _vcpus) v.RequestImmediateExit();
     }
 
     /// <summary>Boots the guest and blocks until it ends. Image and configuration errors throw before any vCPU runs.</summary>
     public VmExit Run(Stream consoleOut, Stream? consoleIn)
     {
-        RefuseUnbuilt(_config);
         byte[] image = ReadKernel(_config.KernelPath);
-        // Parse before touching KVM so a bad image is reported as such even on a host without KVM.
-        ElfImage.Parse(image);
+        // Recognise the image before touching KVM so a bad one is reported as such even on a host without KVM.
+        var kind = KernelKinds.Detect(image);
+        if (kind == KernelKind.Solo5Hvt) return RunHvt(ElfImage.Parse(image), image, consoleOut);
+        RefuseHvtOptions(_config, kind);
+        if (kind == KernelKind.BzImage) BzImage.Parse(image);
+        byte[] initrd = _config.InitrdPath is { } initrdPath ? ReadInitrd(initrdPath) : [];
 
         _kvm = KvmHost.Open();
         _vm = _kvm.CreateVm();
@@ -77,26 +89,38 @@ public sealed class Machine : IVmLifecycle
         _memory = GuestMemory.Allocate(GuestLayout.RamRanges(_config.MemoryBytes), _config.HugePages);
         _memory.MapInto(_vm);
 
-        var boot = PvhLoader.Load(image, _memory, GuestLayout.MemoryMap(_config.MemoryBytes), _config.Cmdline);
-        BootCpuState.WriteGdt(_memory);
+        var acpi = AcpiBuilder.Write(_memory, _config.Cpus);
+        var boot = KernelLoader.Load(kind, image, _memory, GuestLayout.MemoryMap(_config.MemoryBytes), _config.Cmdline, initrd, acpi.Rsdp);
+        if (boot.Mode == EntryMode.Pvh32) BootCpuState.WriteGdt(_memory);
+        else BootCpuState.WriteLinux64Tables(_memory);
 
         var console = new SerialConsole(consoleOut);
         var uart = new Uart8250(console.GuestOutput, new KvmIrqLine(_vm, Uart8250.Com1Irq));
         Ports.Register(Uart8250.Com1Port, Uart8250.PortCount, uart);
         Ports.Register(DebugExit.DefaultPort, 1, new DebugExit(status => Stop(new VmExit(status, null))));
-        if (consoleIn is not null) console.StartInput(consoleIn, uart);
+        Ports.Register(AcpiPorts.Base, AcpiPorts.PortCount, new AcpiPorts(r => Stop(r == AcpiRequest.PowerOff
+            ? new VmExit(ExitCodes.PoweredOff, null)
+            : new VmExit(ExitCodes.Reset, "guest requested a reset (ACPI reset register)"))));
+        Ports.Register(KeyboardControllerReset.CommandPort, 1,
+            new KeyboardControllerReset(() => Stop(new VmExit(ExitCodes.Reset, "guest requested a reset (keyboard controller)"))));
+        // A terminal on stdin goes raw for the run (keys reach the guest as typed; "~." quits); pipes stay as they are.
+        if (consoleIn is not null && !Console.IsInputRedirected) _rawTerminal = TerminalRawMode.TryEnter();
+        if (consoleIn is not null)
+            console.StartInput(consoleIn, uart, _rawTerminal is null ? null : new ConsoleEscape(),
+                () => Stop(new VmExit(ExitCodes.ConsoleQuit, "quit from the console (~.)")));
         AttachPci(_vm, _memory);
 
         var supported = _kvm.GetSupportedCpuid();
         for (int i = 0; i < _config.Cpus; i++)
         {
             var vcpu = _vm.CreateVcpu(i);
-            vcpu.SetCpuid(CpuidPolicy.Apply(supported, i, _config.Cpus));
-            _vcpus.Add(vcpu);
+            vcpu.SetCpuid(CpuidPolicy.Apply(supported, i, _config.Cpus, _config.CpuidHide));
+            lock (_vcpus) _vcpus.Add(vcpu);
             _loops.Add(new VcpuLoop(vcpu, Ports, Mmio, this));
         }
         // Only the boot CPU starts at the kernel entry; the others wait in the in-kernel LAPIC for INIT/SIPI.
-        BootCpuState.Apply(_vcpus[0], boot.Entry, boot.StartInfoAddress);
+        if (boot.Mode == EntryMode.Pvh32) BootCpuState.Apply(_vcpus[0], (uint)boot.Entry, boot.BootData);
+        else BootCpuState.ApplyLinux64(_vcpus[0], boot.Entry, boot.BootData);
 
         foreach (var loop in _loops)
         {
@@ -107,6 +131,7 @@ public sealed class Machine : IVmLifecycle
         var result = _exit.Task.GetAwaiter().GetResult();
         uart.CloseOutput();
         console.CloseAsync().GetAwaiter().GetResult();
+        _rawTerminal?.Dispose();
         return result;
     }
 
@@ -132,17 +157,19 @@ public sealed class Machine : IVmLifecycle
         }
     }
 
-    /// <summary>The PCI root bus (host bridge, CF8/CFC and ECAM), one virtio-blk function per disk, one NVMe controller per --nvme.</summary>
+    /// <summary>The PCI root bus (host bridge, CF8/CFC and ECAM), one virtio-blk function per disk and one NVMe controller per --nvme, each in its slot.</summary>
     private void AttachPci(Vm vm, GuestMemory memory)
     {
+        var slots = PciSlots.Assign(_config);
         var root = new PciRoot(Mmio);
-        root.Attach(0, new PciHostBridge());
+        root.Attach(PciSlots.HostBridge, new PciHostBridge());
         Ports.Register(PciConfigPorts.BasePort, PciConfigPorts.PortCount, new PciConfigPorts(root));
         Mmio.Register(PciEcam.Base, PciEcam.Size, new PciEcam(root));
         var routing = new KvmInterruptRouting(vm);
         var doorbells = new KvmDoorbellBinder(vm);
-        foreach (var disk in _config.Disks)
+        for (int i = 0; i < _config.Disks.Count; i++)
         {
+            var disk = _config.Disks[i];
             var file = OpenDisk(disk);
             var options = BlockEngineOptions.Default with { QueueDepth = disk.QueueSize };
             var model = new VirtioBlkDisk(
@@ -155,13 +182,13 @@ public sealed class Machine : IVmLifecycle
                 Serial: disk.Serial);
             var blk = new VirtioBlk(model, disk.Queues, (ushort)disk.QueueSize, options.MaxSegments, () => BlockEngineFactory.Create(file, options));
             _disks.Add(blk);
-            root.Attach(root.FreeSlot(), new VirtioPciTransport(blk, memory, routing.CreateMsiSink(disk.Queues + 1), doorbells));
+            root.Attach(slots.Disks[i], new VirtioPciTransport(blk, memory, routing.CreateMsiSink(disk.Queues + 1), doorbells));
         }
         for (int i = 0; i < _config.Nvme.Count; i++)
         {
             var controller = CreateNvme(_config.Nvme[i], i, memory, routing, doorbells);
             _nvme.Add(controller);
-            root.Attach(root.FreeSlot(), controller);
+            root.Attach(slots.Nvme[i], controller);
         }
     }
 
@@ -201,12 +228,13 @@ public sealed class Machine : IVmLifecycle
         catch (BlockFileException e) { throw new ConfigException($"--nvme {config.Describe()}: {e.Message}"); }
     }
 
-    /// <summary>Configuration the model accepts but this VMM cannot run yet: said plainly, never ignored.</summary>
-    private static void RefuseUnbuilt(VmConfig config)
+    /// <summary>The Solo5 options mean nothing to other kernels: refused rather than ignored.</summary>
+    private static void RefuseHvtOptions(VmConfig config, KernelKind kind)
     {
-        if (config.InitrdPath is not null) throw new ConfigException("--initrd: Linux boot is not built yet");
-        if (config.HvtBlocks.Count > 0 || config.HvtNets.Count > 0) throw new ConfigException("hvt devices: Solo5 hvt is not built yet");
-        if (config.GuestArgs.Count > 0) throw new ConfigException("arguments after --: only Solo5 hvt unikernels take them, and hvt is not built yet");
+        string what = $"{config.KernelPath} is {KernelKinds.Describe(kind)}, not a Solo5 hvt unikernel";
+        if (config.HvtBlocks.Count > 0) throw new ConfigException($"--block-device is for Solo5 hvt unikernels; {what} (use --disk)");
+        if (config.HvtNets.Count > 0) throw new ConfigException($"--net-device is for Solo5 hvt unikernels; {what}");
+        if (config.GuestArgs.Count > 0) throw new ConfigException($"arguments after -- are for Solo5 hvt unikernels; {what} (use --cmdline)");
     }
 
     private static BlockFile OpenDisk(DiskConfig disk)
@@ -222,12 +250,28 @@ public sealed class Machine : IVmLifecycle
     {
         try
         {
-            Stop(loop.Run());
+            var exit = loop.Run();
+            // solo5-hvt ends every abnormal exit (triple fault, KVM error, ...) with errx(1): so does an hvt run.
+            Stop(_hvt && exit.Message is not null ? exit with { Code = ExitCodes.GuestFault } : exit);
         }
         catch (Exception e)
         {
             Stop(new VmExit(ExitCodes.VmmFailure, $"vCPU thread failed: {e.GetType().Name}: {e.Message}"));
         }
+    }
+
+    private static byte[] ReadInitrd(string path)
+    {
+        try
+        {
+            var info = new FileInfo(path);
+            if (!info.Exists) throw new ConfigException($"--initrd {path}: no such file");
+            if (info.Length == 0) throw new ConfigException($"--initrd {path}: the file is empty");
+            if (info.Length > 1L << 30) throw new ConfigException($"--initrd {path}: {info.Length >> 20} MiB is too large (at most 1024 MiB)");
+            return File.ReadAllBytes(path);
+        }
+        catch (IOException e) { throw new ConfigException($"--initrd {path}: {e.Message}"); }
+        catch (UnauthorizedAccessException) { throw new ConfigException($"--initrd {path}: permission denied"); }
     }
 
     private static byte[] ReadKernel(string path)
