@@ -119,7 +119,7 @@ public sealed class Machine : IVmLifecycle
         }
     }
 
-    /// <summary>The PCI root bus (host bridge, CF8/CFC and ECAM) and one virtio-blk function per disk, each in its slot.</summary>
+    /// <summary>The PCI root bus (host bridge, CF8/CFC and ECAM) and one virtio-blk function per disk.</summary>
     private void AttachPci(Vm vm, GuestMemory memory)
     {
         var slots = PciSlots.Assign(_config);
