@@ -17,7 +17,7 @@ public static class RunCommand
     public static Command Create(Func<VmConfig, bool, int> action)
     {
         var configFile = new Option<string?>("--config") { Description = "JSON machine file giving the whole machine (see the README's MACHINE FILE section)" };
-        var kernel = new Option<string?>("--kernel", "-k") { Description = "PVH ELF kernel or unikernel to boot (required unless --config)" };
+        var kernel = new Option<string?>("--kernel", "-k") { Description = "kernel or unikernel to boot: a PVH ELF or a Solo5 hvt unikernel (required unless --config)" };
         var memory = new Option<ulong>("--memory", "-m")
         {
             Description = "guest RAM, with a K/M/G suffix",
@@ -125,11 +125,22 @@ public static class RunCommand
         {
             var c = machine.Exits;
             Console.Error.WriteLine($"bhyve-aot: {vm}exits to user space: {c.Total} (port I/O {c.Io}, MMIO {c.Mmio}, interrupted {c.Interrupted}, other {c.Other})");
+            if (machine.HvtHypercallCounts is { } calls)
+            {
+                var named = Enum.GetValues<Devices.Hvt.HvtHypercall>().Select(h => $"{h.ToString().ToLowerInvariant()} {calls[(int)h]}");
+                Console.Error.WriteLine($"bhyve-aot: hvt hypercalls: {string.Join(", ", named)}");
+            }
             if (config.Disks.Count > 0)
             {
                 var d = machine.DiskCounters;
                 Console.Error.WriteLine($"bhyve-aot: {vm}virtio-blk: {d.Requests} requests, {d.Doorbells} doorbells (ioeventfd), {d.Interrupts} interrupts, {d.BackendFull} backend-full stalls");
             }
+            if (config.Nvme.Count > 0)
+            {
+                var n = machine.NvmeCounters;
+                Console.Error.WriteLine($"bhyve-aot: nvme: {n.IoCommands} I/O commands, {n.AdminCommands} admin commands, doorbells {n.MmioDoorbells} MMIO + {n.EventFdDoorbells} ioeventfd, {n.Interrupts} interrupts, {n.CqFullWaits} CQ-full waits, {n.BackendFull} backend-full stalls");
+            }
+            Console.Error.WriteLine($"bhyve-aot: gc: {GC.CollectionCount(0)} gen0, {GC.CollectionCount(1)} gen1, {GC.CollectionCount(2)} gen2 collections, {GC.GetTotalAllocatedBytes()} bytes allocated");
         }
         return exit.Code;
     }

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Checks a disk image against blk-selftest's `layout:` / `zero:` lines.
+"""Checks a disk image against blk-selftest's or nvme-selftest's `layout:` / `zero:` lines.
 usage: verify_layout.py <guest-output> <disk-image>"""
 import sys
 def pat(o, k):

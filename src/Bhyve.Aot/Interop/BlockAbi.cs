@@ -50,4 +50,10 @@ internal static unsafe partial class Libc
 
     [LibraryImport("libc", EntryPoint = "fdatasync", SetLastError = true)]
     public static partial int Fdatasync(int fd);
+
+    public const uint MFD_CLOEXEC = 1;
+
+    /// <summary>memfd_create(2): an anonymous regular file in RAM (shmem), so io_uring and hole punching work on it.</summary>
+    [LibraryImport("libc", EntryPoint = "memfd_create", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int MemfdCreate(string name, uint flags);
 }

@@ -83,6 +83,24 @@ public sealed unsafe class BlockFile : IDisposable
         return Describe(new BlockFile(fd, path, false, direct));
     }
 
+    /// <summary>
+    /// A disk that lives in host RAM only: a memfd of `size` bytes (sparse: pages are taken when written, and
+    /// punching a hole gives them back), gone when the VM ends. It behaves as a regular file for both engines.
+    /// </summary>
+    public static BlockFile CreateInMemory(string name, ulong size)
+    {
+        CheckSize(name, size);
+        int fd = Libc.MemfdCreate(name, Libc.MFD_CLOEXEC);
+        if (fd < 0) throw new BlockFileException($"{name}: memfd_create failed: {Libc.Describe(Libc.LastErrno)}", Libc.LastErrno);
+        if (Libc.Ftruncate(fd, (long)size) < 0)
+        {
+            int errno = Libc.LastErrno;
+            Libc.Close(fd);
+            throw new BlockFileException($"{name}: cannot size to {size} bytes: {Libc.Describe(errno)}", errno);
+        }
+        return Describe(new BlockFile(fd, name, false, false));
+    }
+
     private static BlockFile Describe(BlockFile file)
     {
         try

@@ -8,6 +8,12 @@ public static class ExitCodes
 {
     /// <summary>The guest powered off (KVM system event shutdown); `check`: the host can run VMs.</summary>
     public const int PoweredOff = 0;
+    /// <summary>
+    /// A Solo5 hvt unikernel faulted: a bad hypercall pointer, an unknown port or hypercall, a write to its
+    /// read-only pages, a triple fault. solo5-hvt exits 1 for all of these, and so do we for hvt guests.
+    /// (An hvt guest's own status, from the halt hypercall, is the process status unchanged, as with solo5-hvt.)
+    /// </summary>
+    public const int GuestFault = 1;
     /// <summary>A bad command line, configuration value or kernel image.</summary>
     public const int Usage = 2;
     /// <summary>The guest triple-faulted (KVM_EXIT_SHUTDOWN).</summary>
@@ -20,6 +26,8 @@ public static class ExitCodes
     public const int VmmFailure = 10;
     /// <summary>The guest asked for a reset (KVM system event reset); we do not reboot, we stop.</summary>
     public const int Reset = 12;
+    /// <summary>`bench storage`: the suite ran but bhyve-aot's own virtio-blk target produced no result (the reason is in the output).</summary>
+    public const int BenchTargetFailed = 16;
 
     public const string Table =
         """
@@ -32,6 +40,9 @@ public static class ExitCodes
           8      this host cannot run VMs (see `bhyve-aot check`)
           10     internal VMM failure
           12     the guest requested a reset
+          16     bench storage: bhyve-aot's virtio-blk target failed (see the output)
+        Solo5 hvt unikernels exit as under solo5-hvt: the status the unikernel gives solo5_exit (0-255; 255 is an
+        abort), or 1 when it faults (bad hypercall pointer, unknown port or hypercall, write to read-only memory).
         """;
 }
 

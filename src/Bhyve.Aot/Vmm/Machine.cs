@@ -1,6 +1,7 @@
 using Bhyve.Aot.Boot;
 using Bhyve.Aot.Devices.Bus;
 using Bhyve.Aot.Devices.Legacy;
+using Bhyve.Aot.Devices.Nvme;
 using Bhyve.Aot.Devices.Pci;
 using Bhyve.Aot.Devices.Virtio;
 using Bhyve.Aot.Devices.Virtio.Blk;
@@ -14,7 +15,7 @@ namespace Bhyve.Aot.Vmm;
 /// One VM from configuration to exit status: creates the KVM VM and guest RAM, loads the kernel as
 /// firmware would, wires the devices to the buses, runs one thread per vCPU and reports how it ended.
 /// </summary>
-public sealed class Machine : IVmLifecycle
+public sealed partial class Machine : IVmLifecycle
 {
     private readonly VmConfig _config;
     private readonly TaskCompletionSource<VmExit> _exit = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -25,6 +26,7 @@ public sealed class Machine : IVmLifecycle
     private readonly List<Vcpu> _vcpus = [];
     private readonly List<VcpuLoop> _loops = [];
     private readonly List<VirtioBlk> _disks = [];
+    private readonly List<NvmeController> _nvme = [];
 
     public Machine(VmConfig config)
     {
@@ -67,7 +69,10 @@ public sealed class Machine : IVmLifecycle
         RefuseUnbuilt(_config);
         byte[] image = ReadKernel(_config.KernelPath);
         // Parse before touching KVM so a bad image is reported as such even on a host without KVM.
-        ElfImage.Parse(image);
+        var elf = ElfImage.Parse(image);
+        var kind = KernelKinds.Detect(elf, image);
+        if (kind == KernelKind.Solo5Hvt) return RunHvt(elf, image, consoleOut);
+        RefuseHvtOptions(_config, kind);
 
         _kvm = KvmHost.Open();
         _vm = _kvm.CreateVm();
@@ -119,7 +124,18 @@ public sealed class Machine : IVmLifecycle
         }
     }
 
-    /// <summary>The PCI root bus (host bridge, CF8/CFC and ECAM) and one virtio-blk function per disk.</summary>
+    /// <summary>Commands, doorbells (MMIO and ioeventfd) and interrupts of every NVMe controller, summed.</summary>
+    public NvmeCounters NvmeCounters
+    {
+        get
+        {
+            var sum = new NvmeCounters();
+            foreach (var c in _nvme) sum.Add(c.Counters);
+            return sum;
+        }
+    }
+
+    /// <summary>The PCI root bus (host bridge, CF8/CFC and ECAM), one virtio-blk function per disk and one NVMe controller per --nvme, each in its slot.</summary>
     private void AttachPci(Vm vm, GuestMemory memory)
     {
         var slots = PciSlots.Assign(_config);
@@ -146,15 +162,63 @@ public sealed class Machine : IVmLifecycle
             _disks.Add(blk);
             root.Attach(slots.Disks[i], new VirtioPciTransport(blk, memory, routing.CreateMsiSink(disk.Queues + 1), doorbells));
         }
+        for (int i = 0; i < _config.Nvme.Count; i++)
+        {
+            var controller = CreateNvme(_config.Nvme[i], i, memory, routing, doorbells);
+            _nvme.Add(controller);
+            root.Attach(slots.Nvme[i], controller);
+        }
+    }
+
+    private static NvmeController CreateNvme(NvmeConfig config, int index, GuestMemory memory, KvmInterruptRouting routing, KvmDoorbellBinder doorbells)
+    {
+        var file = OpenNvmeBackend(config);
+        int shift = config.SectorSize == 4096 ? 12 : 9;
+        string what = $"--nvme {config.Describe()}";
+        if (file.Direct && (uint)config.SectorSize < file.LogicalBlockSize)
+            throw new ConfigException($"{what}: sector-size={config.SectorSize} is smaller than the O_DIRECT block size {file.LogicalBlockSize}");
+        if (file.Size >> shift == 0) throw new ConfigException($"{what}: smaller than one {config.SectorSize}-byte sector");
+        // Deallocate: auto offers it only where punching holes (files) or zero-out with unmap (devices) works.
+        bool dsm = !config.ReadOnly && config.Dsm switch { DsmMode.Enable => true, DsmMode.Disable => false, _ => file.CanDiscard };
+        string serial = config.Serial.Length > 0 ? config.Serial : $"BHYVEAOT{index:D4}";
+        var ns = new NvmeNamespace(file.Size >> shift, shift, config.ReadOnly, dsm, DeallocateWorks: dsm && file.CanDiscard,
+                                   WriteZeroes: !config.ReadOnly && file.CanWriteZeroes, serial);
+        var identity = new NvmeIdentity(NvmeController.Vendor, NvmeController.Vendor, serial, NvmeIdentity.DefaultModel,
+                                        NvmeIdentity.DefaultFirmware, NvmeIdentity.DefaultMdts, ControllerId: (ushort)(index + 1));
+        // One engine per enable, shared by all queues of the controller: deep enough for a full queue and a
+        // 256-range Dataset Management command.
+        var options = BlockEngineOptions.Default with
+        {
+            QueueDepth = Math.Max(257, Math.Min(config.QueueSize, 1024)),
+            MaxSegments = NvmeQueueProcessor.MaxSegments,
+        };
+        return new NvmeController(ns, identity, config.Queues, config.QueueSize, memory, routing.CreateMsiSink(config.Queues + 1), doorbells,
+                                  () => BlockEngineFactory.Create(file, options), () => Interop.Libc.Fdatasync(file.Fd));
+    }
+
+    private static BlockFile OpenNvmeBackend(NvmeConfig config)
+    {
+        try
+        {
+            if (config.Path is null) return BlockFile.CreateInMemory("bhyve-aot-nvme", config.RamBytes);
+            return config.Create ? BlockFile.Create(config.Path, config.CreateSize, config.Direct) : BlockFile.Open(config.Path, config.ReadOnly, config.Direct);
+        }
+        catch (BlockFileException e) { throw new ConfigException($"--nvme {config.Describe()}: {e.Message}"); }
     }
 
     /// <summary>Configuration the model accepts but this VMM cannot run yet: said plainly, never ignored.</summary>
     private static void RefuseUnbuilt(VmConfig config)
     {
-        if (config.Nvme.Count > 0) throw new ConfigException("--nvme: NVMe controllers are not built yet");
         if (config.InitrdPath is not null) throw new ConfigException("--initrd: Linux boot is not built yet");
-        if (config.HvtBlocks.Count > 0 || config.HvtNets.Count > 0) throw new ConfigException("hvt devices: Solo5 hvt is not built yet");
-        if (config.GuestArgs.Count > 0) throw new ConfigException("arguments after --: only Solo5 hvt unikernels take them, and hvt is not built yet");
+    }
+
+    /// <summary>The Solo5 options mean nothing to other kernels: refused rather than ignored.</summary>
+    private static void RefuseHvtOptions(VmConfig config, KernelKind kind)
+    {
+        string what = $"{config.KernelPath} is {KernelKinds.Describe(kind)}, not a Solo5 hvt unikernel";
+        if (config.HvtBlocks.Count > 0) throw new ConfigException($"--block-device is for Solo5 hvt unikernels; {what} (use --disk)");
+        if (config.HvtNets.Count > 0) throw new ConfigException($"--net-device is for Solo5 hvt unikernels; {what}");
+        if (config.GuestArgs.Count > 0) throw new ConfigException($"arguments after -- are for Solo5 hvt unikernels; {what} (use --cmdline)");
     }
 
     private static BlockFile OpenDisk(DiskConfig disk)
@@ -170,7 +234,9 @@ public sealed class Machine : IVmLifecycle
     {
         try
         {
-            Stop(loop.Run());
+            var exit = loop.Run();
+            // solo5-hvt ends every abnormal exit (triple fault, KVM error, ...) with errx(1): so does an hvt run.
+            Stop(_hvt && exit.Message is not null ? exit with { Code = ExitCodes.GuestFault } : exit);
         }
         catch (Exception e)
         {

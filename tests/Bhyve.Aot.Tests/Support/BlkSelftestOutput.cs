@@ -4,8 +4,9 @@ using System.Text.RegularExpressions;
 namespace Bhyve.Aot.Tests.Support;
 
 /// <summary>
-/// blk-selftest's serial output (native/guest/README.md): `ok`/`FAIL`/`skip` lines, the final `layout:` and
-/// `zero:` ranges, and the `blk-selftest: N passed, M failed` summary; plus the byte check of a disk image.
+/// blk-selftest's and nvme-selftest's serial output (native/guest/README.md): `ok`/`FAIL`/`skip` lines, the final
+/// `layout:` and `zero:` ranges, and the `blk-selftest: N passed, M failed` (or `nvme-selftest: ...`) summary; plus
+/// the byte check of a disk image.
 /// </summary>
 internal sealed partial class BlkSelftestOutput
 {
@@ -35,7 +36,7 @@ internal sealed partial class BlkSelftestOutput
     public int Passed { get; }
     public int Failed { get; }
 
-    [GeneratedRegex(@"^blk-selftest: (\d+) passed, (\d+) failed$", RegexOptions.Multiline)]
+    [GeneratedRegex(@"^(?:blk|nvme)-selftest: (\d+) passed, (\d+) failed$", RegexOptions.Multiline)]
     private static partial Regex Summary();
 
     /// <summary>The pattern byte check k leaves at disk offset o.</summary>

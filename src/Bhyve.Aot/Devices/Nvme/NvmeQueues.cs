@@ -1,0 +1,91 @@
+namespace Bhyve.Aot.Devices.Nvme;
+
+/// <summary>Where a command of an SQ stands.</summary>
+internal enum SlotState : byte { Free, Busy, Done, Parked }
+
+/// <summary>
+/// One fetched command: its id, the backend operations still running for it (a DSM command issues one per range),
+/// and the status and result to post. A slot per SQ entry bounds the commands in flight by the SQ size.
+/// </summary>
+internal struct CommandSlot
+{
+    public ushort CommandId;
+    public ushort Status;
+    public uint Result;
+    public int Pending;
+    public ulong Expected;
+    public NvmeBackendOp Op;
+    public SlotState State;
+    public bool Tracked; // counted in the SMART data-unit statistics when it succeeds
+    public ulong Blocks;
+}
+
+/// <summary>A submission queue: a contiguous ring of 64-byte entries in guest RAM, its head and its command slots.</summary>
+internal sealed unsafe class SubmissionQueue
+{
+    public SubmissionQueue(ushort id, ushort size, byte* entries, ushort cqId)
+    {
+        Id = id;
+        Size = size;
+        Entries = entries;
+        CqId = cqId;
+        Slots = new CommandSlot[size];
+        Free = new int[size];
+        for (int i = size - 1; i >= 0; i--) Free[FreeCount++] = i;
+    }
+
+    public ushort Id { get; }
+    public ushort Size { get; }
+    public byte* Entries { get; }
+    public ushort CqId { get; }
+    public ushort Head;
+    public ushort Tail;
+    public readonly CommandSlot[] Slots;
+    public readonly int[] Free;
+    public int FreeCount;
+    /// <summary>A Delete I/O SQ is waiting for this queue's commands to finish: fetch nothing more.</summary>
+    public bool Deleting;
+    public int DeleteSlot;
+
+    public int Outstanding => Size - FreeCount;
+    public bool HasWork => Head != Tail && FreeCount > 0 && !Deleting;
+
+    public int Allocate() => Free[--FreeCount];
+    public void Release(int slot)
+    {
+        Slots[slot].State = SlotState.Free;
+        Free[FreeCount++] = slot;
+    }
+}
+
+/// <summary>A completion queue: a contiguous ring of 16-byte entries, our tail and phase, the head the guest reported.</summary>
+internal sealed unsafe class CompletionQueue(ushort id, ushort size, byte* entries, ushort vector, bool interruptsEnabled)
+{
+    public ushort Id { get; } = id;
+    public ushort Size { get; } = size;
+    public byte* Entries { get; } = entries;
+    public ushort Vector { get; } = vector;
+    public bool InterruptsEnabled { get; } = interruptsEnabled;
+    public ushort Tail;
+    public ushort Head;
+    public bool Phase = true; // the guest zeroes the ring; our first lap writes phase 1
+    public bool InterruptDue;
+    /// <summary>Completions waiting for room (the CQ was full when they finished).</summary>
+    public int Deferred;
+    /// <summary>SQs that post here; a referenced CQ cannot be deleted.</summary>
+    public int SqReferences;
+
+    public bool Full => (ushort)((Tail + 1) % Size) == Head;
+
+    /// <summary>Writes one entry at the tail (DW3 last, released), advances the tail and flips the phase on wrap.</summary>
+    public void Post(uint result, ushort sqHead, ushort sqId, ushort commandId, ushort status)
+    {
+        NvmeCompletion.Post(Entries + (nint)Tail * NvmeCompletion.Size, result, sqHead, sqId, commandId, Phase, status);
+        if (++Tail == Size)
+        {
+            Tail = 0;
+            Phase = !Phase;
+        }
+        InterruptDue = true;
+    }
+}
