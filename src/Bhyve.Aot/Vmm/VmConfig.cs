@@ -28,6 +28,8 @@ public sealed record VmConfig
     public IReadOnlyList<HvtDeviceConfig> HvtBlocks { get; init; } = [];
     /// <summary>Solo5 hvt network devices (tap interfaces) by manifest name.</summary>
     public IReadOnlyList<HvtDeviceConfig> HvtNets { get; init; } = [];
+    /// <summary>CPU features hidden from the guest's CPUID (--cpuid-hide).</summary>
+    public IReadOnlyList<Kvm.CpuidFeature> CpuidHide { get; init; } = [];
     /// <summary>Arguments after `--`, handed to a unikernel as its command line.</summary>
     public IReadOnlyList<string> GuestArgs { get; init; } = [];
 
