@@ -69,7 +69,8 @@ public sealed record VmConfig
         && Name == other.Name && KernelPath == other.KernelPath && MemoryBytes == other.MemoryBytes && Cpus == other.Cpus
         && Cmdline == other.Cmdline && HugePages == other.HugePages && InitrdPath == other.InitrdPath
         && Disks.SequenceEqual(other.Disks) && Nvme.SequenceEqual(other.Nvme)
-        && HvtBlocks.SequenceEqual(other.HvtBlocks) && HvtNets.SequenceEqual(other.HvtNets) && GuestArgs.SequenceEqual(other.GuestArgs);
+        && HvtBlocks.SequenceEqual(other.HvtBlocks) && HvtNets.SequenceEqual(other.HvtNets) && GuestArgs.SequenceEqual(other.GuestArgs)
+        && CpuidHide.SequenceEqual(other.CpuidHide);
 
     public override int GetHashCode() => HashCode.Combine(Name, KernelPath, MemoryBytes, Cpus, Cmdline, Disks.Count, Nvme.Count);
 }
