@@ -11,7 +11,7 @@ public readonly record struct CpuidFeature(string Name, uint Leaf, uint Subleaf,
 {
     /// <summary>
     /// The features that can be hidden. KVM may put some back: on kvm_pvm, xsave stays visible to the guest
-    /// whatever its CPUID table says (measured with a CPUID probe), while cx16 and the others go. Chosen for what matters on nested or paravirtual KVM, where an emulated
+    /// whatever its CPUID table says (measured with a CPUID probe), while cx16 does go. Chosen for what matters on nested or paravirtual KVM, where an emulated
     /// guest kernel may meet instructions the host's emulator lacks (xsave/xrstor, cmpxchg16b, AVX, ...).
     /// </summary>
     public static IReadOnlyList<CpuidFeature> All { get; } =
