@@ -5,7 +5,7 @@ namespace Bhyve.Aot.Boot;
 /// <summary>A PT_LOAD segment: file bytes to copy to a guest-physical address, zero-filled to MemorySize.</summary>
 public readonly record struct ElfSegment(ulong FileOffset, ulong FileSize, ulong PhysicalAddress, ulong MemorySize, uint Flags)
 {
-    public const uint Executable = 1;
+    public const uint Executable = 1, Writable = 2;
     public ulong End => PhysicalAddress + MemorySize;
 }
 

@@ -18,7 +18,8 @@ public static class PvhLoader
     public static uint Validate(ElfImage image, ReadOnlySpan<byte> file, GuestMemory memory)
     {
         if (!image.TryFindNote(file, "Xen", XenElfNotePhys32Entry, out var desc))
-            throw new BootImageException("no PVH entry note (Xen note XEN_ELFNOTE_PHYS32_ENTRY): this image cannot be booted with PVH");
+            throw new BootImageException(
+                $"no PVH entry note (Xen note XEN_ELFNOTE_PHYS32_ENTRY): this image cannot be booted with PVH; it is {KernelKinds.DescribeFound(image, file)}");
         ulong entry = desc.Length switch
         {
             4 => BinaryPrimitives.ReadUInt32LittleEndian(desc),

@@ -73,7 +73,10 @@ public sealed unsafe class KvmHost : IDisposable
 
     public Vm CreateVm()
     {
-        int fd = Libc.Ioctl(_fd, KvmIoctl.CreateVm, 0);
+        int fd;
+        // A signal (a child process ending, in a test host) can interrupt the ioctl before any VM exists: try again.
+        do fd = Libc.Ioctl(_fd, KvmIoctl.CreateVm, 0);
+        while (fd < 0 && Libc.LastErrno == Libc.EINTR);
         if (fd < 0) throw new KvmException("KVM_CREATE_VM", Libc.LastErrno);
         return new Vm(this, fd);
     }

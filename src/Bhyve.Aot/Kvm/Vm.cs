@@ -22,12 +22,16 @@ public sealed unsafe class Vm : IDisposable
     public KvmHost Host { get; }
     internal int Fd => _fd;
 
-    /// <summary>Maps host memory at a guest-physical address (KVM_SET_USER_MEMORY_REGION).</summary>
-    public void MapMemory(ulong guestPhysical, ulong size, nint hostAddress)
+    /// <summary>KVM_MEM_READONLY: guest writes to the slot exit to user space as MMIO writes.</summary>
+    public const uint MemReadOnly = 1 << 1;
+
+    /// <summary>Maps host memory at a guest-physical address (KVM_SET_USER_MEMORY_REGION); readOnly needs KVM_CAP_READONLY_MEM.</summary>
+    public void MapMemory(ulong guestPhysical, ulong size, nint hostAddress, bool readOnly = false)
     {
         var region = new KvmUserspaceMemoryRegion
         {
             Slot = _nextSlot++,
+            Flags = readOnly ? MemReadOnly : 0,
             GuestPhysAddr = guestPhysical,
             MemorySize = size,
             UserspaceAddr = (ulong)hostAddress,
@@ -39,6 +43,20 @@ public sealed unsafe class Vm : IDisposable
     /// <summary>Sets up the x86 platform pieces KVM keeps in the kernel: TSS/identity pages, PIC+IOAPIC+LAPIC, PIT.</summary>
     public void CreatePlatform()
     {
+        SetSystemPages();
+        if (Libc.Ioctl(_fd, KvmIoctl.CreateIrqchip, 0) < 0)
+            throw new KvmException("KVM_CREATE_IRQCHIP", Libc.LastErrno);
+        var pit = new KvmPitConfig();
+        if (Libc.Ioctl(_fd, KvmIoctl.CreatePit2, &pit) < 0)
+            throw new KvmException("KVM_CREATE_PIT2", Libc.LastErrno);
+    }
+
+    /// <summary>
+    /// Only the TSS and identity-map pages, no interrupt controllers or timer: a machine whose every port and
+    /// MMIO access must reach user space (a Solo5 hvt guest, which has no devices but hypercall ports).
+    /// </summary>
+    public void SetSystemPages()
+    {
         if (Host.CheckExtension(KvmCap.SetIdentityMapAddr) > 0)
         {
             ulong addr = IdentityMapAddress;
@@ -47,11 +65,6 @@ public sealed unsafe class Vm : IDisposable
         }
         if (Host.CheckExtension(KvmCap.SetTssAddr) > 0 && Libc.Ioctl(_fd, KvmIoctl.SetTssAddr, (nuint)TssAddress) < 0)
             throw new KvmException("KVM_SET_TSS_ADDR", Libc.LastErrno);
-        if (Libc.Ioctl(_fd, KvmIoctl.CreateIrqchip, 0) < 0)
-            throw new KvmException("KVM_CREATE_IRQCHIP", Libc.LastErrno);
-        var pit = new KvmPitConfig();
-        if (Libc.Ioctl(_fd, KvmIoctl.CreatePit2, &pit) < 0)
-            throw new KvmException("KVM_CREATE_PIT2", Libc.LastErrno);
     }
 
     /// <summary>Drives an in-kernel PIC/IOAPIC input (KVM_IRQ_LINE).</summary>

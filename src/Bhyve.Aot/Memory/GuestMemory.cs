@@ -142,6 +142,26 @@ public sealed unsafe class GuestMemory : IDisposable
         foreach (var r in _regions) vm.MapMemory(r.Guest, r.Size, (nint)r.Host);
     }
 
+    /// <summary>
+    /// Registers every region with the VM, the given ranges as read-only slots (each a whole number of pages inside
+    /// one region): the guest reads them as RAM, and its writes there exit to user space as MMIO writes.
+    /// </summary>
+    public void MapInto(Vm vm, IReadOnlyList<RamRange> readOnly)
+    {
+        foreach (var r in _regions)
+        {
+            ulong at = r.Guest, end = r.Guest + r.Size;
+            foreach (var ro in readOnly.Where(x => x.Address >= r.Guest && x.End <= end).OrderBy(x => x.Address))
+            {
+                if ((ro.Address | ro.Size) % 4096 != 0 || ro.Address < at) throw new ArgumentException($"read-only range 0x{ro.Address:x}+0x{ro.Size:x} is not page-aligned or overlaps another");
+                if (ro.Address > at) vm.MapMemory(at, ro.Address - at, (nint)(r.Host + (at - r.Guest)));
+                vm.MapMemory(ro.Address, ro.Size, (nint)(r.Host + (ro.Address - r.Guest)), readOnly: true);
+                at = ro.End;
+            }
+            if (at < end) vm.MapMemory(at, end - at, (nint)(r.Host + (at - r.Guest)));
+        }
+    }
+
     public void Dispose()
     {
         if (!_owned) return;

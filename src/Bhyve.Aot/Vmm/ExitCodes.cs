@@ -8,6 +8,12 @@ public static class ExitCodes
 {
     /// <summary>The guest powered off (ACPI S5 through the sleep control register, or KVM system event shutdown); `check`: the host can run VMs.</summary>
     public const int PoweredOff = 0;
+    /// <summary>
+    /// A Solo5 hvt unikernel faulted: a bad hypercall pointer, an unknown port or hypercall, a write to its
+    /// read-only pages, a triple fault. solo5-hvt exits 1 for all of these, and so do we for hvt guests.
+    /// (An hvt guest's own status, from the halt hypercall, is the process status unchanged, as with solo5-hvt.)
+    /// </summary>
+    public const int GuestFault = 1;
     /// <summary>A bad command line, configuration value or kernel image.</summary>
     public const int Usage = 2;
     /// <summary>The guest triple-faulted (KVM_EXIT_SHUTDOWN).</summary>
@@ -22,6 +28,8 @@ public static class ExitCodes
     public const int Reset = 12;
     /// <summary>The user typed the console escape "~." (only when stdin is a terminal).</summary>
     public const int ConsoleQuit = 14;
+    /// <summary>`bench storage`: the suite ran but bhyve-aot's own virtio-blk target produced no result (the reason is in the output).</summary>
+    public const int BenchTargetFailed = 16;
 
     public const string Table =
         """
@@ -35,6 +43,9 @@ public static class ExitCodes
           10     internal VMM failure
           12     the guest requested a reset (ACPI reset register or keyboard controller)
           14     the user quit from the console with ~. (stdin a terminal)
+          16     bench storage: bhyve-aot's virtio-blk target failed (see the output)
+        Solo5 hvt unikernels exit as under solo5-hvt: the status the unikernel gives solo5_exit (0-255; 255 is an
+        abort), or 1 when it faults (bad hypercall pointer, unknown port or hypercall, write to read-only memory).
         """;
 }
 

@@ -16,7 +16,7 @@ namespace Bhyve.Aot.Vmm;
 /// One VM from configuration to exit status: creates the KVM VM and guest RAM, loads the kernel as
 /// firmware would, wires the devices to the buses, runs one thread per vCPU and reports how it ended.
 /// </summary>
-public sealed class Machine : IVmLifecycle
+public sealed partial class Machine : IVmLifecycle
 {
     private readonly VmConfig _config;
     private readonly TaskCompletionSource<VmExit> _exit = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -75,10 +75,11 @@ public sealed class Machine : IVmLifecycle
     /// <summary>Boots the guest and blocks until it ends. Image and configuration errors throw before any vCPU runs.</summary>
     public VmExit Run(Stream consoleOut, Stream? consoleIn)
     {
-        RefuseUnbuilt(_config);
         byte[] image = ReadKernel(_config.KernelPath);
         // Recognise the image before touching KVM so a bad one is reported as such even on a host without KVM.
         var kind = KernelKinds.Detect(image);
+        if (kind == KernelKind.Solo5Hvt) return RunHvt(ElfImage.Parse(image), image, consoleOut);
+        RefuseHvtOptions(_config, kind);
         if (kind == KernelKind.BzImage) BzImage.Parse(image);
         byte[] initrd = _config.InitrdPath is { } initrdPath ? ReadInitrd(initrdPath) : [];
 
@@ -156,17 +157,19 @@ public sealed class Machine : IVmLifecycle
         }
     }
 
-    /// <summary>The PCI root bus (host bridge, CF8/CFC and ECAM), one virtio-blk function per disk, one NVMe controller per --nvme.</summary>
+    /// <summary>The PCI root bus (host bridge, CF8/CFC and ECAM), one virtio-blk function per disk and one NVMe controller per --nvme, each in its slot.</summary>
     private void AttachPci(Vm vm, GuestMemory memory)
     {
+        var slots = PciSlots.Assign(_config);
         var root = new PciRoot(Mmio);
-        root.Attach(0, new PciHostBridge());
+        root.Attach(PciSlots.HostBridge, new PciHostBridge());
         Ports.Register(PciConfigPorts.BasePort, PciConfigPorts.PortCount, new PciConfigPorts(root));
         Mmio.Register(PciEcam.Base, PciEcam.Size, new PciEcam(root));
         var routing = new KvmInterruptRouting(vm);
         var doorbells = new KvmDoorbellBinder(vm);
-        foreach (var disk in _config.Disks)
+        for (int i = 0; i < _config.Disks.Count; i++)
         {
+            var disk = _config.Disks[i];
             var file = OpenDisk(disk);
             var options = BlockEngineOptions.Default with { QueueDepth = disk.QueueSize };
             var model = new VirtioBlkDisk(
@@ -179,13 +182,13 @@ public sealed class Machine : IVmLifecycle
                 Serial: disk.Serial);
             var blk = new VirtioBlk(model, disk.Queues, (ushort)disk.QueueSize, options.MaxSegments, () => BlockEngineFactory.Create(file, options));
             _disks.Add(blk);
-            root.Attach(root.FreeSlot(), new VirtioPciTransport(blk, memory, routing.CreateMsiSink(disk.Queues + 1), doorbells));
+            root.Attach(slots.Disks[i], new VirtioPciTransport(blk, memory, routing.CreateMsiSink(disk.Queues + 1), doorbells));
         }
         for (int i = 0; i < _config.Nvme.Count; i++)
         {
             var controller = CreateNvme(_config.Nvme[i], i, memory, routing, doorbells);
             _nvme.Add(controller);
-            root.Attach(root.FreeSlot(), controller);
+            root.Attach(slots.Nvme[i], controller);
         }
     }
 
@@ -225,11 +228,13 @@ public sealed class Machine : IVmLifecycle
         catch (BlockFileException e) { throw new ConfigException($"--nvme {config.Describe()}: {e.Message}"); }
     }
 
-    /// <summary>Configuration the model accepts but this VMM cannot run yet: said plainly, never ignored.</summary>
-    private static void RefuseUnbuilt(VmConfig config)
+    /// <summary>The Solo5 options mean nothing to other kernels: refused rather than ignored.</summary>
+    private static void RefuseHvtOptions(VmConfig config, KernelKind kind)
     {
-        if (config.HvtBlocks.Count > 0 || config.HvtNets.Count > 0) throw new ConfigException("hvt devices: Solo5 hvt is not built yet");
-        if (config.GuestArgs.Count > 0) throw new ConfigException("arguments after --: only Solo5 hvt unikernels take them, and hvt is not built yet");
+        string what = $"{config.KernelPath} is {KernelKinds.Describe(kind)}, not a Solo5 hvt unikernel";
+        if (config.HvtBlocks.Count > 0) throw new ConfigException($"--block-device is for Solo5 hvt unikernels; {what} (use --disk)");
+        if (config.HvtNets.Count > 0) throw new ConfigException($"--net-device is for Solo5 hvt unikernels; {what}");
+        if (config.GuestArgs.Count > 0) throw new ConfigException($"arguments after -- are for Solo5 hvt unikernels; {what} (use --cmdline)");
     }
 
     private static BlockFile OpenDisk(DiskConfig disk)
@@ -245,7 +250,9 @@ public sealed class Machine : IVmLifecycle
     {
         try
         {
-            Stop(loop.Run());
+            var exit = loop.Run();
+            // solo5-hvt ends every abnormal exit (triple fault, KVM error, ...) with errx(1): so does an hvt run.
+            Stop(_hvt && exit.Message is not null ? exit with { Code = ExitCodes.GuestFault } : exit);
         }
         catch (Exception e)
         {
