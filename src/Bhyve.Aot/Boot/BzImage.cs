@@ -15,6 +15,8 @@ public sealed class BzImage
     public const ushort MinimumVersion = 0x020C;
     public const byte LoadedHigh = 0x01;
     public const ushort XlfKernel64 = 0x01, XlfCanBeLoadedAbove4G = 0x02;
+    /// <summary>boot_params has room for the setup header up to here (edd_mbr_sig_buffer follows).</summary>
+    public const int SetupHeaderLimit = 0x290;
     /// <summary>The 64-bit entry lies this far into the protected-mode kernel.</summary>
     public const ulong Entry64Offset = 0x200;
 
@@ -60,6 +62,8 @@ public sealed class BzImage
         if (version < MinimumVersion)
             throw new BootImageException($"bzImage boot protocol {version >> 8}.{version & 0xFF:d2} is too old: need 2.12 or later for the 64-bit entry");
         int setupEnd = Header + file[JumpOffset];
+        if (setupEnd > SetupHeaderLimit)
+            throw new BootImageException($"bzImage setup header claims to end at 0x{setupEnd:x}, past 0x{SetupHeaderLimit:x} where boot_params has room for it");
         if (setupEnd < InitSize + 4) throw new BootImageException($"bzImage setup header ends at 0x{setupEnd:x}, too short for protocol {version >> 8}.{version & 0xFF:d2}");
         int setupSects = file[SetupSects] == 0 ? 4 : file[SetupSects];
         int kernelOffset = (setupSects + 1) * 512;

@@ -10,7 +10,8 @@ public enum CpuidRegister { Eax, Ebx, Ecx, Edx }
 public readonly record struct CpuidFeature(string Name, uint Leaf, uint Subleaf, CpuidRegister Register, uint Mask)
 {
     /// <summary>
-    /// The features that can be hidden. Chosen for what matters on nested or paravirtual KVM, where an emulated
+    /// The features that can be hidden. KVM may put some back: on kvm_pvm, xsave stays visible to the guest
+    /// whatever its CPUID table says (measured with a CPUID probe), while cx16 does go. Chosen for what matters on nested or paravirtual KVM, where an emulated
     /// guest kernel may meet instructions the host's emulator lacks (xsave/xrstor, cmpxchg16b, AVX, ...).
     /// </summary>
     public static IReadOnlyList<CpuidFeature> All { get; } =

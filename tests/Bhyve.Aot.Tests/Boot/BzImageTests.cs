@@ -54,6 +54,7 @@ public class BzImageTests
         { "initsize", "init_size" },
         { "payload", "payload" },
         { "shortheader", "setup header ends" },
+        { "longheader", "past 0x290" },
         { "nokernel", "truncated" },
     };
 
@@ -73,6 +74,7 @@ public class BzImageTests
             case "initsize": b.InitSize = 0x100; break;
             case "payload": b.PayloadOffset = 0x1F00; b.PayloadLength = 0x200; break;
             case "shortheader": b.JumpOffset = 0x20; break;
+            case "longheader": b.JumpOffset = 0xFF; break;
             case "nokernel": b.KernelLength = 0x100; break;
         }
         var e = Assert.Throws<BootImageException>(() => BzImage.Parse(b.Build()));

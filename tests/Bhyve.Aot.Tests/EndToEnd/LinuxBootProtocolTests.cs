@@ -101,6 +101,17 @@ public sealed class LinuxBootProtocolTests : IDisposable
     }
 
     [Fact]
+    public async Task A_hidden_feature_is_gone_from_the_guests_CPUID()
+    {
+        // cx16 (CPUID.01H:ECX[13]): every x86-64 host has it, and the stock kernel dies on cmpxchg16b in KVM's emulator.
+        string kernel = Write("bz", LinuxEntryProbe.BzImage(LinuxEntryProbe.ReportCpuidLeaf1EcxBit(13)));
+        var shown = await ProcessRunner.RunBhyveAsync("run", "--kernel", kernel);
+        var hidden = await ProcessRunner.RunBhyveAsync("run", "--kernel", kernel, "--cpuid-hide", "cx16");
+        Assert.True(shown.ExitCode == 3, shown.ToString());
+        Assert.True(hidden.ExitCode == 1, hidden.ToString());
+    }
+
+    [Fact]
     public async Task Hiding_features_still_boots()
     {
         byte[] code = LinuxEntryProbe.ReportByteAtZeroPagePointer(0x228);

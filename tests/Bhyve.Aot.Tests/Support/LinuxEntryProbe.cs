@@ -26,6 +26,19 @@ internal static class LinuxEntryProbe
         0xF4,                                                            // hlt
     ];
 
+    /// <summary>Exits with status 3 when CPUID.01H:ECX[bit] is set, 1 when it is clear.</summary>
+    public static byte[] ReportCpuidLeaf1EcxBit(int bit) =>
+    [
+        0xB8, 1, 0, 0, 0,                                                // mov eax, 1
+        0x0F, 0xA2,                                                      // cpuid
+        0x89, 0xC8,                                                      // mov eax, ecx
+        0xC1, 0xE8, (byte)bit,                                           // shr eax, bit
+        0x83, 0xE0, 0x01,                                                // and eax, 1
+        0x66, 0xBA, 0x01, 0x05,                                          // mov dx, 0x501
+        0xEE,                                                            // out dx, al
+        0xF4,                                                            // hlt
+    ];
+
     /// <summary>Writes value to an I/O port, then halts (the VMM should have ended the run by then).</summary>
     public static byte[] WritePort(ushort port, byte value) =>
     [
