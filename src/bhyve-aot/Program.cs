@@ -8,12 +8,29 @@ public static class Program
 {
     public static int Main(string[] args)
     {
-        var root = new RootCommand("bhyve-aot: a micro-VMM for Linux/KVM in the spirit of bhyve, one NativeAOT binary.\n\n" + ExitCodes.Table)
+        // bhyve's own form has no subcommand and single-letter options; System.CommandLine does not read it.
+        if (BhyveForm.Matches(args)) return BhyveForm.Dispatch(args, RunCommand.Run);
+        // `config print` takes a whole run command line, in any of the three forms, as its arguments.
+        if (args is ["config", "print", var first, ..] && first is not ("-h" or "--help" or "-?")) return ConfigCommand.Print(args[2..]);
+        return Invoke(Root(), args);
+    }
+
+    /// <summary>The command tree: `bhyve-aot --help` ends with the bhyve form, its examples and the exit status table.</summary>
+    public static RootCommand Root()
+    {
+        var root = new RootCommand(
+            "bhyve-aot: a micro-VMM for Linux/KVM in the spirit of bhyve, one NativeAOT binary.\n\n"
+            + "  bhyve-aot run --kernel FILE [options]     boot a kernel (bhyve-aot run --help)\n"
+            + "  bhyve-aot run --config FILE               boot the machine a JSON machine file describes\n"
+            + "  bhyve-aot [bhyve options] VMNAME          the same, in bhyve's syntax (below)\n"
+            + "  bhyve-aot config print MACHINE...         the effective configuration, as a machine file")
         {
             RunCommand.Create(),
             CheckCommand.Create(),
+            ConfigCommand.Create(),
         };
-        return Invoke(root, args);
+        HelpEpilogue.Set(root, BhyveForm.Help + "\n\n" + HelpExamples.Format(HelpExamples.Bhyve) + "\n\n" + ExitCodes.Table);
+        return HelpEpilogue.Install(root);
     }
 
     /// <summary>Parses and runs; a parse error gives one line on stderr and exit status 2, not a help dump.</summary>

@@ -1,20 +1,27 @@
 using System.CommandLine;
+using System.CommandLine.Parsing;
 using Bhyve.Aot.Boot;
+using Bhyve.Aot.Config;
 using Bhyve.Aot.Kvm;
+using Bhyve.Aot.Os;
 using Bhyve.Aot.Vmm;
 
 namespace Bhyve.Aot.Cli;
 
-/// <summary>`bhyve-aot run`: boots a kernel and exits with the guest's status.</summary>
+/// <summary>`bhyve-aot run`: boots a kernel (given by options or by a machine file) and exits with the guest's status.</summary>
 public static class RunCommand
 {
-    public static Command Create()
+    public static Command Create() => Create(Run);
+
+    /// <summary>The same options with another action: `config print run ...` prints the machine instead of booting it.</summary>
+    public static Command Create(Func<VmConfig, bool, int> action)
     {
-        var kernel = new Option<string>("--kernel", "-k") { Description = "kernel or unikernel to boot: a PVH ELF or a Solo5 hvt unikernel", Required = true };
+        var configFile = new Option<string?>("--config") { Description = "JSON machine file giving the whole machine (see the README's MACHINE FILE section)" };
+        var kernel = new Option<string?>("--kernel", "-k") { Description = "kernel or unikernel to boot: a PVH ELF or a Solo5 hvt unikernel (required unless --config)" };
         var memory = new Option<ulong>("--memory", "-m")
         {
             Description = "guest RAM, with a K/M/G suffix",
-            DefaultValueFactory = _ => VmConfigDefaults.Memory,
+            DefaultValueFactory = _ => VmConfig.DefaultMemoryBytes,
             CustomParser = r =>
             {
                 string text = r.Tokens.Count > 0 ? r.Tokens[0].Value : "";
@@ -25,15 +32,16 @@ public static class RunCommand
         };
         var cpus = new Option<int>("--cpus", "-c") { Description = "number of vCPUs", DefaultValueFactory = _ => 1 };
         var cmdline = new Option<string>("--cmdline", "-C") { Description = "guest command line", DefaultValueFactory = _ => "" };
+        var name = new Option<string?>("--name") { Description = "VM name, shown in messages (bhyve's last argument)" };
         var hugePages = new Option<bool>("--huge-pages") { Description = "back guest RAM with transparent huge pages" };
         var disks = new Option<string[]>("--disk")
         {
-            Description = "virtio-blk disk: path=FILE[,readonly][,discard=unmap|ignore][,direct][,queues=N][,queue-size=N][,size=S,create][,serial=S]; repeatable",
+            Description = "virtio-blk disk: path=FILE[,readonly][,discard=unmap|ignore][,direct][,queues=N][,queue-size=N][,size=S,create][,serial=S][,slot=N]; repeatable",
             AllowMultipleArgumentsPerToken = false,
         };
         var nvme = new Option<string[]>("--nvme")
         {
-            Description = "NVMe controller: path=FILE|ram=SIZE[,readonly][,dsm=auto|enable|disable][,queues=N][,queue-size=N][,sector-size=512|4096][,serial=S][,direct][,size=S,create]; repeatable",
+            Description = "NVMe controller: path=FILE|ram=SIZE[,readonly][,dsm=auto|enable|disable][,queues=N][,queue-size=N][,sector-size=512|4096][,serial=S][,direct][,size=S,create][,slot=N]; repeatable",
             AllowMultipleArgumentsPerToken = false,
         };
         var initrd = new Option<string?>("--initrd", "-i") { Description = "initial ramdisk for a Linux kernel" };
@@ -42,36 +50,56 @@ public static class RunCommand
         var guestArgs = new Argument<string[]>("guest-args") { Description = "after --: the unikernel's own arguments", Arity = ArgumentArity.ZeroOrMore };
         var stats = new Option<bool>("--stats") { Description = "print VM exit counts on stderr when the guest ends" };
 
-        var command = new Command("run", "Boot a kernel and exit with the guest's status.\n\n" + ExitCodes.Table)
+        var command = new Command("run", "Boot a kernel, given by options or by a JSON machine file, and exit with the guest's status.")
         {
-            kernel, memory, cpus, cmdline, disks, nvme, initrd, blockDevices, netDevices, hugePages, stats, guestArgs,
+            configFile, kernel, memory, cpus, cmdline, name, disks, nvme, initrd, blockDevices, netDevices, hugePages, stats, guestArgs,
         };
+        HelpEpilogue.Set(command,
+            "The machine comes from the options or, with --config, from a JSON machine file (README: MACHINE FILE); the bhyve\n"
+            + "form (`bhyve-aot -s ... NAME`, see `bhyve-aot --help`) does the same.\n\n"
+            + HelpExamples.Format(HelpExamples.Run) + "\n\n" + ExitCodes.Table);
+        Option[] machineOptions = [kernel, memory, cpus, cmdline, name, disks, nvme, initrd, blockDevices, netDevices, hugePages];
         command.SetAction(result =>
         {
             // Unknown words are only guest arguments after `--`; anywhere else they are mistakes.
             string[] extra = result.GetValue(guestArgs) ?? [];
-            if (extra.Length > 0 && !result.Tokens.Any(t => t.Type == System.CommandLine.Parsing.TokenType.DoubleDash))
+            if (extra.Length > 0 && !result.Tokens.Any(t => t.Type == TokenType.DoubleDash))
                 return Program.Fail(ExitCodes.Usage, $"Unrecognized command or argument '{extra[0]}' (unikernel arguments go after --)");
             VmConfig config;
             try
             {
-                config = new VmConfig
+                if (result.GetValue(configFile) is { } file)
                 {
-                    KernelPath = result.GetValue(kernel)!,
-                    MemoryBytes = result.GetValue(memory),
-                    Cpus = result.GetValue(cpus),
-                    Cmdline = result.GetValue(cmdline) ?? "",
-                    HugePages = result.GetValue(hugePages),
-                    Disks = (result.GetValue(disks) ?? []).Select(DiskConfig.Parse).ToArray(),
-                    Nvme = (result.GetValue(nvme) ?? []).Select(NvmeConfig.Parse).ToArray(),
-                    InitrdPath = result.GetValue(initrd),
-                    HvtBlocks = (result.GetValue(blockDevices) ?? []).Select(t => HvtDeviceConfig.Parse("--block-device", t)).ToArray(),
-                    HvtNets = (result.GetValue(netDevices) ?? []).Select(t => HvtDeviceConfig.Parse("--net-device", t)).ToArray(),
-                    GuestArgs = extra,
-                };
+                    // The file is the whole machine: mixing in options would leave two answers to "what runs".
+                    if (machineOptions.FirstOrDefault(o => result.GetResult(o) is { Implicit: false }) is { } mixed)
+                        return Program.Fail(ExitCodes.Usage, $"--config gives the whole machine; {mixed.Name} cannot be added to it");
+                    if (extra.Length > 0) return Program.Fail(ExitCodes.Usage, "--config gives the whole machine; put unikernel arguments in its hvt.args");
+                    config = MachineFileReader.Load(file);
+                }
+                else
+                {
+                    if (result.GetValue(kernel) is not { } kernelPath)
+                        return Program.Fail(ExitCodes.Usage, "no kernel given (--kernel PATH or --config FILE)");
+                    config = new VmConfig
+                    {
+                        Name = result.GetValue(name),
+                        KernelPath = kernelPath,
+                        MemoryBytes = result.GetValue(memory),
+                        Cpus = result.GetValue(cpus),
+                        Cmdline = result.GetValue(cmdline) ?? "",
+                        HugePages = result.GetValue(hugePages),
+                        Disks = (result.GetValue(disks) ?? []).Select(DiskConfig.Parse).ToArray(),
+                        Nvme = (result.GetValue(nvme) ?? []).Select(NvmeConfig.Parse).ToArray(),
+                        InitrdPath = result.GetValue(initrd),
+                        HvtBlocks = (result.GetValue(blockDevices) ?? []).Select(t => HvtDeviceConfig.Parse("--block-device", t)).ToArray(),
+                        HvtNets = (result.GetValue(netDevices) ?? []).Select(t => HvtDeviceConfig.Parse("--net-device", t)).ToArray(),
+                        GuestArgs = extra,
+                    };
+                }
+                config.Validate();
             }
             catch (ConfigException e) { return Program.Fail(ExitCodes.Usage, e.Message); }
-            return Run(config, result.GetValue(stats));
+            return action(config, result.GetValue(stats));
         });
         return command;
     }
@@ -80,21 +108,23 @@ public static class RunCommand
     {
         Machine machine;
         VmExit exit;
+        string vm = config.MessagePrefix;
+        if (config.Name is { } title) ProcessTitle.TrySet(title);
         try
         {
             machine = new Machine(config);
             exit = machine.Run(Console.OpenStandardOutput(), Console.OpenStandardInput());
         }
-        catch (ConfigException e) { return Program.Fail(ExitCodes.Usage, e.Message); }
-        catch (BootImageException e) { return Program.Fail(ExitCodes.Usage, $"{config.KernelPath}: {e.Message}"); }
-        catch (KvmException e) { return Program.Fail(ExitCodes.HostUnsupported, $"{e.Message} (run `bhyve-aot check`)"); }
+        catch (ConfigException e) { return Program.Fail(ExitCodes.Usage, vm + e.Message); }
+        catch (BootImageException e) { return Program.Fail(ExitCodes.Usage, $"{vm}{config.KernelPath}: {e.Message}"); }
+        catch (KvmException e) { return Program.Fail(ExitCodes.HostUnsupported, $"{vm}{e.Message} (run `bhyve-aot check`)"); }
         // Anything else is our bug: one line and an even status, never a stack trace or a guest-looking odd status.
-        catch (Exception e) { return Program.Fail(ExitCodes.VmmFailure, $"internal error: {e.GetType().Name}: {e.Message}"); }
-        if (exit.Message is not null) Console.Error.WriteLine($"bhyve-aot: {exit.Message}");
+        catch (Exception e) { return Program.Fail(ExitCodes.VmmFailure, $"{vm}internal error: {e.GetType().Name}: {e.Message}"); }
+        if (exit.Message is not null) Console.Error.WriteLine($"bhyve-aot: {vm}{exit.Message}");
         if (stats)
         {
             var c = machine.Exits;
-            Console.Error.WriteLine($"bhyve-aot: exits to user space: {c.Total} (port I/O {c.Io}, MMIO {c.Mmio}, interrupted {c.Interrupted}, other {c.Other})");
+            Console.Error.WriteLine($"bhyve-aot: {vm}exits to user space: {c.Total} (port I/O {c.Io}, MMIO {c.Mmio}, interrupted {c.Interrupted}, other {c.Other})");
             if (machine.HvtHypercallCounts is { } calls)
             {
                 var named = Enum.GetValues<Devices.Hvt.HvtHypercall>().Select(h => $"{h.ToString().ToLowerInvariant()} {calls[(int)h]}");
@@ -103,7 +133,7 @@ public static class RunCommand
             if (config.Disks.Count > 0)
             {
                 var d = machine.DiskCounters;
-                Console.Error.WriteLine($"bhyve-aot: virtio-blk: {d.Requests} requests, {d.Doorbells} doorbells (ioeventfd), {d.Interrupts} interrupts, {d.BackendFull} backend-full stalls");
+                Console.Error.WriteLine($"bhyve-aot: {vm}virtio-blk: {d.Requests} requests, {d.Doorbells} doorbells (ioeventfd), {d.Interrupts} interrupts, {d.BackendFull} backend-full stalls");
             }
             if (config.Nvme.Count > 0)
             {
@@ -113,9 +143,4 @@ public static class RunCommand
         }
         return exit.Code;
     }
-}
-
-internal static class VmConfigDefaults
-{
-    public const ulong Memory = 64UL << 20;
 }

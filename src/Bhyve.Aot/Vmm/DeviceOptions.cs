@@ -75,9 +75,11 @@ public ref struct DeviceOptions
     public readonly string Serial(int max)
     {
         string s = Text();
-        if (s.Length > max || s.Any(c => c < 0x20 || c > 0x7E)) throw Error($"at most {max} printable ASCII characters");
+        if (!IsSerial(s, max)) throw Error($"at most {max} printable ASCII characters");
         return s;
     }
+
+    public static bool IsSerial(string s, int max) => s.Length <= max && s.All(c => c >= 0x20 && c <= 0x7E);
 
     public readonly ConfigException Unknown(string known) => new($"{_option}: unknown option '{Key}' ({known})");
 }

@@ -25,6 +25,8 @@ public sealed record DiskConfig
     public ulong CreateSize { get; init; }
     public bool Create { get; init; }
     public string Serial { get; init; } = "";
+    /// <summary>The PCI slot the guest finds this disk in (1..31); null: the next free slot.</summary>
+    public int? PciSlot { get; init; }
 
     /// <summary>Parses the comma-separated form; throws ConfigException naming the bad key.</summary>
     public static DiskConfig Parse(string text)
@@ -35,6 +37,7 @@ public sealed record DiskConfig
         int queues = 1, queueSize = DefaultQueueSize;
         ulong size = 0;
         string serial = "";
+        int? slot = null;
         var o = new DeviceOptions("--disk", text);
         while (o.MoveNext())
         {
@@ -56,9 +59,10 @@ public sealed record DiskConfig
                 case "queue-size": queueSize = o.PowerOfTwo(2, 1024); break;
                 case "size": size = o.Size(512); break;
                 case "serial": serial = o.Serial(20); break;
+                case "slot": slot = o.Number(1, PciSlots.Last); break;
                 // A bare first word is the path, as in `--disk disk.img,readonly`.
                 case var _ when o.IsBareFirst: path = o.Part; break;
-                default: throw o.Unknown("path, readonly, discard, direct, queues, queue-size, size, create, serial");
+                default: throw o.Unknown("path, readonly, discard, direct, queues, queue-size, size, create, serial, slot");
             }
         }
         if (string.IsNullOrEmpty(path)) throw new ConfigException("--disk: no path (--disk path=disk.img)");
@@ -68,7 +72,25 @@ public sealed record DiskConfig
         return new DiskConfig
         {
             Path = path, ReadOnly = readOnly, Discard = discard, Direct = direct, Queues = queues, QueueSize = queueSize,
-            Create = create, CreateSize = size, Serial = serial,
+            Create = create, CreateSize = size, Serial = serial, PciSlot = slot,
         };
+    }
+
+    /// <summary>
+    /// The limits every front end's disk must meet (the text forms check keys as they read them, the machine file
+    /// relies on this); throws ConfigException naming the disk and the field.
+    /// </summary>
+    public void Validate()
+    {
+        string who = $"disk {Path}";
+        if (string.IsNullOrEmpty(Path)) throw new ConfigException("disk: no path");
+        if (Queues is < 1 or > MaxQueues) throw new ConfigException($"{who}: queues {Queues} is out of range (1..{MaxQueues})");
+        if (QueueSize is < 2 or > 1024 || (QueueSize & (QueueSize - 1)) != 0)
+            throw new ConfigException($"{who}: queue-size {QueueSize} must be a power of two (2..1024)");
+        if (!DeviceOptions.IsSerial(Serial, 20)) throw new ConfigException($"{who}: serial must be at most 20 printable ASCII characters");
+        if (Create && (CreateSize == 0 || CreateSize % 512 != 0)) throw new ConfigException($"{who}: create needs a size that is a non-zero multiple of 512 bytes");
+        if (!Create && CreateSize != 0) throw new ConfigException($"{who}: a size is only used with create");
+        if (Create && ReadOnly) throw new ConfigException($"{who}: create and readonly together make no sense");
+        PciSlots.Check(PciSlot, who);
     }
 }

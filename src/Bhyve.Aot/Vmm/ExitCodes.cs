@@ -32,14 +32,14 @@ public static class ExitCodes
         Exit status:
           odd N  the guest wrote v to the debug-exit port 0x501: N = (v << 1) | 1, as QEMU's isa-debug-exit
           0      the guest powered off
-        Solo5 hvt unikernels exit as under solo5-hvt: the status the unikernel gives solo5_exit (0-255; 255 is an
-        abort), or 1 when it faults (bad hypercall pointer, unknown port or hypercall, write to read-only memory).
           2      bad command line, configuration or kernel image
           4      the guest triple-faulted
           6      KVM internal error, failed VM entry or unhandled VM exit (reason and RIP on stderr)
           8      this host cannot run VMs (see `bhyve-aot check`)
           10     internal VMM failure
           12     the guest requested a reset
+        Solo5 hvt unikernels exit as under solo5-hvt: the status the unikernel gives solo5_exit (0-255; 255 is an
+        abort), or 1 when it faults (bad hypercall pointer, unknown port or hypercall, write to read-only memory).
         """;
 }
 

@@ -135,17 +135,19 @@ public sealed partial class Machine : IVmLifecycle
         }
     }
 
-    /// <summary>The PCI root bus (host bridge, CF8/CFC and ECAM), one virtio-blk function per disk, one NVMe controller per --nvme.</summary>
+    /// <summary>The PCI root bus (host bridge, CF8/CFC and ECAM), one virtio-blk function per disk and one NVMe controller per --nvme, each in its slot.</summary>
     private void AttachPci(Vm vm, GuestMemory memory)
     {
+        var slots = PciSlots.Assign(_config);
         var root = new PciRoot(Mmio);
-        root.Attach(0, new PciHostBridge());
+        root.Attach(PciSlots.HostBridge, new PciHostBridge());
         Ports.Register(PciConfigPorts.BasePort, PciConfigPorts.PortCount, new PciConfigPorts(root));
         Mmio.Register(PciEcam.Base, PciEcam.Size, new PciEcam(root));
         var routing = new KvmInterruptRouting(vm);
         var doorbells = new KvmDoorbellBinder(vm);
-        foreach (var disk in _config.Disks)
+        for (int i = 0; i < _config.Disks.Count; i++)
         {
+            var disk = _config.Disks[i];
             var file = OpenDisk(disk);
             var options = BlockEngineOptions.Default with { QueueDepth = disk.QueueSize };
             var model = new VirtioBlkDisk(
@@ -158,13 +160,13 @@ public sealed partial class Machine : IVmLifecycle
                 Serial: disk.Serial);
             var blk = new VirtioBlk(model, disk.Queues, (ushort)disk.QueueSize, options.MaxSegments, () => BlockEngineFactory.Create(file, options));
             _disks.Add(blk);
-            root.Attach(root.FreeSlot(), new VirtioPciTransport(blk, memory, routing.CreateMsiSink(disk.Queues + 1), doorbells));
+            root.Attach(slots.Disks[i], new VirtioPciTransport(blk, memory, routing.CreateMsiSink(disk.Queues + 1), doorbells));
         }
         for (int i = 0; i < _config.Nvme.Count; i++)
         {
             var controller = CreateNvme(_config.Nvme[i], i, memory, routing, doorbells);
             _nvme.Add(controller);
-            root.Attach(root.FreeSlot(), controller);
+            root.Attach(slots.Nvme[i], controller);
         }
     }
 

@@ -37,6 +37,8 @@ public sealed record NvmeConfig
     public bool Direct { get; init; }
     public bool Create { get; init; }
     public ulong CreateSize { get; init; }
+    /// <summary>The PCI slot the guest finds this controller in (1..31); null: the next free slot.</summary>
+    public int? PciSlot { get; init; }
 
     /// <summary>What to call this namespace's backing store in messages.</summary>
     public string Describe() => Path ?? $"ram={ByteSize.Format(RamBytes)}";
@@ -77,8 +79,9 @@ public sealed record NvmeConfig
                 case "direct": c = c with { Direct = o.Flag() }; break;
                 case "create": c = c with { Create = o.Flag() }; break;
                 case "size": c = c with { CreateSize = o.Size(4096) }; break;
+                case "slot": c = c with { PciSlot = o.Number(1, PciSlots.Last) }; break;
                 case var _ when o.IsBareFirst: path = o.Part; break;
-                default: throw o.Unknown("path, ram, readonly, dsm, queues, queue-size, sector-size, serial, direct, size, create");
+                default: throw o.Unknown("path, ram, readonly, dsm, queues, queue-size, sector-size, serial, direct, size, create, slot");
             }
         }
         c = c with { Path = path };
@@ -90,5 +93,29 @@ public sealed record NvmeConfig
         if (c.Create && c.ReadOnly) throw new ConfigException("--nvme create and readonly together make no sense");
         if (c.RamBytes != 0 && (c.Direct || c.ReadOnly)) throw new ConfigException("--nvme ram= cannot be direct or readonly");
         return c;
+    }
+
+    /// <summary>
+    /// The limits every front end's controller must meet (the text forms check keys as they read them, the machine
+    /// file relies on this); throws ConfigException naming the controller and the field.
+    /// </summary>
+    public void Validate()
+    {
+        string who = $"nvme {Describe()}";
+        if (Path is { Length: 0 }) throw new ConfigException("nvme: empty path");
+        if (Path is null && RamBytes == 0) throw new ConfigException("nvme: no backing store (a path or a RAM size)");
+        if (Path is not null && RamBytes != 0) throw new ConfigException($"{who}: a path and a RAM size exclude each other");
+        if (RamBytes % 4096 != 0) throw new ConfigException($"{who}: the RAM size must be a multiple of 4096 bytes");
+        if (Queues is < 1 or > MaxQueues) throw new ConfigException($"{who}: queues {Queues} is out of range (1..{MaxQueues})");
+        if (QueueSize is < 2 or > MaxQueueSize) throw new ConfigException($"{who}: queue-size {QueueSize} is out of range (2..{MaxQueueSize})");
+        if (SectorSize is not (512 or 4096)) throw new ConfigException($"{who}: sector-size {SectorSize} must be 512 or 4096");
+        if (!DeviceOptions.IsSerial(Serial, 20)) throw new ConfigException($"{who}: serial must be at most 20 printable ASCII characters");
+        if (!Enum.IsDefined(Dsm)) throw new ConfigException($"{who}: dsm must be auto, enable or disable");
+        if (Create && (CreateSize == 0 || CreateSize % 4096 != 0)) throw new ConfigException($"{who}: create needs a size that is a non-zero multiple of 4096 bytes");
+        if (!Create && CreateSize != 0) throw new ConfigException($"{who}: a size is only used with create");
+        if (Create && Path is null) throw new ConfigException($"{who}: create needs a path");
+        if (Create && ReadOnly) throw new ConfigException($"{who}: create and readonly together make no sense");
+        if (RamBytes != 0 && (Direct || ReadOnly)) throw new ConfigException($"{who}: a RAM namespace cannot be direct or readonly");
+        PciSlots.Check(PciSlot, who);
     }
 }

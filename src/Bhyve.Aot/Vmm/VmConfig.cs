@@ -9,9 +9,13 @@ public sealed class ConfigException(string message) : Exception(message);
 public sealed record VmConfig
 {
     public const int MaxCpus = 64;
+    public const int MaxNameLength = 64;
+    public const ulong DefaultMemoryBytes = 64 * GuestLayout.MiB;
 
+    /// <summary>The VM's name (bhyve's last argument); null when none was given. Shown in messages.</summary>
+    public string? Name { get; init; }
     public required string KernelPath { get; init; }
-    public ulong MemoryBytes { get; init; } = 64 * GuestLayout.MiB;
+    public ulong MemoryBytes { get; init; } = DefaultMemoryBytes;
     public int Cpus { get; init; } = 1;
     public string Cmdline { get; init; } = "";
     public bool HugePages { get; init; }
@@ -41,5 +45,29 @@ public sealed record VmConfig
         if (InitrdPath is { Length: 0 }) throw new ConfigException("--initrd: empty path");
         foreach (var group in HvtBlocks.Concat(HvtNets).GroupBy(d => d.Name))
             if (group.Count() > 1) throw new ConfigException($"hvt device '{group.Key}' is given more than once");
+        if (Name is not null && !IsName(Name))
+            throw new ConfigException($"VM name '{Name}': use 1..{MaxNameLength} characters of A-Z, a-z, 0-9, '.', '_' and '-', not starting with '-' or '.'");
+        foreach (var d in Disks) d.Validate();
+        foreach (var n in Nvme) n.Validate();
+        PciSlots.Assign(this);
     }
+
+    /// <summary>A name that is safe in messages, file names and process titles.</summary>
+    public static bool IsName(string name) =>
+        name.Length is > 0 and <= MaxNameLength && name[0] is not ('-' or '.')
+        && name.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-');
+
+    /// <summary>The name for messages: "bhyve-aot: NAME: ..." when the VM has one.</summary>
+    public string MessagePrefix => Name is null ? "" : $"{Name}: ";
+
+    // Value equality, lists included, so that the three front ends can be shown to build the same machine.
+    // A new property must be added here and to Config/MachineFile (VmConfigShapeTests fails until it is).
+    public bool Equals(VmConfig? other) =>
+        other is not null
+        && Name == other.Name && KernelPath == other.KernelPath && MemoryBytes == other.MemoryBytes && Cpus == other.Cpus
+        && Cmdline == other.Cmdline && HugePages == other.HugePages && InitrdPath == other.InitrdPath
+        && Disks.SequenceEqual(other.Disks) && Nvme.SequenceEqual(other.Nvme)
+        && HvtBlocks.SequenceEqual(other.HvtBlocks) && HvtNets.SequenceEqual(other.HvtNets) && GuestArgs.SequenceEqual(other.GuestArgs);
+
+    public override int GetHashCode() => HashCode.Combine(Name, KernelPath, MemoryBytes, Cpus, Cmdline, Disks.Count, Nvme.Count);
 }

@@ -15,7 +15,17 @@ public class DeviceConfigParsingTests
         Assert.Equal(1UL << 30, DiskConfig.Parse("path=c.img,create,size=1G").CreateSize);
     }
 
+    [Fact]
+    public void Slot_key_places_the_device()
+    {
+        Assert.Equal(7, DiskConfig.Parse("a.img,slot=7").PciSlot);
+        Assert.Null(DiskConfig.Parse("a.img").PciSlot);
+        Assert.Equal(31, NvmeConfig.Parse("ram=8M,slot=31").PciSlot);
+    }
+
     [Theory]
+    [InlineData("path=a.img,slot=0", "--disk slot=0: expected 1..31")]
+    [InlineData("path=a.img,slot=32", "--disk slot=32: expected 1..31")]
     [InlineData("path=a.img,bogus=1", "--disk: unknown option 'bogus'")]
     [InlineData("path=a.img,queue-size=100", "--disk queue-size=100: must be a power of two")]
     [InlineData("path=a.img,queues=0", "--disk queues=0: expected 1..16")]

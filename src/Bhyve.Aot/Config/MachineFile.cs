@@ -1,0 +1,95 @@
+using System.Text.Json.Serialization;
+
+namespace Bhyve.Aot.Config;
+
+/// <summary>
+/// The JSON machine file (`bhyve-aot run --config FILE`), shaped like Firecracker's configuration file: the same
+/// section names (boot-source, machine-config, drives) and field names where the meaning is the same, plus nvme and
+/// hvt sections and bhyve-aot's own device fields. Every field is optional in the type; MachineFileReader says which
+/// are required and turns the file into a VmConfig, MachineFileWriter turns a VmConfig back into one.
+/// </summary>
+public sealed class MachineFile
+{
+    [JsonPropertyName("name")] public string? Name { get; set; }
+    [JsonPropertyName("boot-source")] public BootSourceSection? BootSource { get; set; }
+    [JsonPropertyName("machine-config")] public MachineConfigSection? MachineConfig { get; set; }
+    [JsonPropertyName("drives")] public List<DriveEntry>? Drives { get; set; }
+    [JsonPropertyName("nvme")] public List<NvmeEntry>? Nvme { get; set; }
+    [JsonPropertyName("hvt")] public HvtSection? Hvt { get; set; }
+}
+
+public sealed class BootSourceSection
+{
+    [JsonPropertyName("kernel_image_path")] public string? KernelImagePath { get; set; }
+    [JsonPropertyName("boot_args")] public string? BootArgs { get; set; }
+    [JsonPropertyName("initrd_path")] public string? InitrdPath { get; set; }
+}
+
+public sealed class MachineConfigSection
+{
+    [JsonPropertyName("vcpu_count")] public int? VcpuCount { get; set; }
+    /// <summary>Firecracker's field: whole MiB.</summary>
+    [JsonPropertyName("mem_size_mib")] public ulong? MemSizeMib { get; set; }
+    /// <summary>bhyve-aot's alternative with a suffix ("512M", "1G"), for sizes that are not whole MiB.</summary>
+    [JsonPropertyName("mem_size")] public string? MemSize { get; set; }
+    /// <summary>Firecracker's values: "None" or "2M" (transparent huge pages here).</summary>
+    [JsonPropertyName("huge_pages")] public string? HugePages { get; set; }
+}
+
+/// <summary>One virtio-blk disk (Firecracker's drives entry).</summary>
+public sealed class DriveEntry
+{
+    /// <summary>A label; only checked to be unique.</summary>
+    [JsonPropertyName("drive_id")] public string? DriveId { get; set; }
+    [JsonPropertyName("path_on_host")] public string? PathOnHost { get; set; }
+    [JsonPropertyName("is_read_only")] public bool? IsReadOnly { get; set; }
+    /// <summary>Firecracker's root-device flag: only false is accepted (put root= in boot_args).</summary>
+    [JsonPropertyName("is_root_device")] public bool? IsRootDevice { get; set; }
+    [JsonPropertyName("discard")] public string? Discard { get; set; }
+    [JsonPropertyName("direct")] public bool? Direct { get; set; }
+    [JsonPropertyName("queues")] public int? Queues { get; set; }
+    [JsonPropertyName("queue_size")] public int? QueueSize { get; set; }
+    [JsonPropertyName("serial")] public string? Serial { get; set; }
+    /// <summary>When set, the file is created sparse with this size ("1G").</summary>
+    [JsonPropertyName("create_size")] public string? CreateSize { get; set; }
+    [JsonPropertyName("pci_slot")] public int? PciSlot { get; set; }
+}
+
+/// <summary>One NVMe controller with one namespace.</summary>
+public sealed class NvmeEntry
+{
+    [JsonPropertyName("drive_id")] public string? DriveId { get; set; }
+    [JsonPropertyName("path_on_host")] public string? PathOnHost { get; set; }
+    /// <summary>A RAM-backed namespace of this size ("64M") instead of a file.</summary>
+    [JsonPropertyName("ram_size")] public string? RamSize { get; set; }
+    [JsonPropertyName("is_read_only")] public bool? IsReadOnly { get; set; }
+    [JsonPropertyName("dsm")] public string? Dsm { get; set; }
+    [JsonPropertyName("queues")] public int? Queues { get; set; }
+    [JsonPropertyName("queue_size")] public int? QueueSize { get; set; }
+    [JsonPropertyName("sector_size")] public int? SectorSize { get; set; }
+    [JsonPropertyName("serial")] public string? Serial { get; set; }
+    [JsonPropertyName("direct")] public bool? Direct { get; set; }
+    [JsonPropertyName("create_size")] public string? CreateSize { get; set; }
+    [JsonPropertyName("pci_slot")] public int? PciSlot { get; set; }
+}
+
+/// <summary>Solo5 hvt devices and the unikernel's arguments.</summary>
+public sealed class HvtSection
+{
+    [JsonPropertyName("block_devices")] public List<HvtBlockEntry>? BlockDevices { get; set; }
+    [JsonPropertyName("net_devices")] public List<HvtNetEntry>? NetDevices { get; set; }
+    [JsonPropertyName("args")] public List<string>? Args { get; set; }
+}
+
+public sealed class HvtBlockEntry
+{
+    [JsonPropertyName("name")] public string? Name { get; set; }
+    [JsonPropertyName("path_on_host")] public string? PathOnHost { get; set; }
+}
+
+public sealed class HvtNetEntry
+{
+    [JsonPropertyName("name")] public string? Name { get; set; }
+    /// <summary>The tap interface (Firecracker's network-interfaces field name).</summary>
+    [JsonPropertyName("host_dev_name")] public string? HostDevName { get; set; }
+}
