@@ -9,7 +9,10 @@ GUESTS     := native/guest/build
 RUN_ARGS   ?= --kernel $(GUESTS)/hello.elf --memory 64M --cpus 1 --cmdline "exit=0 console=com1 hello=world"
 APT_GET    := DEBIAN_FRONTEND=noninteractive apt-get -y -q -o=Dpkg::Use-Pty=0
 
-.PHONY: all deps deps-test guests build publish run test bench clean
+BENCH_DISK ?= 2G
+BENCH_ARGS ?=
+
+.PHONY: all deps deps-test guests build publish run test bench bench-storage bench-micro linux-image clean
 
 all: publish guests
 
@@ -18,10 +21,16 @@ deps:
 	@command -v gcc >/dev/null && command -v clang >/dev/null && command -v ld.lld >/dev/null || \
 	  { $(APT_GET) update >/dev/null && $(APT_GET) install --no-install-recommends gcc make clang lld >/dev/null; }
 
-# Test tools: QEMU runs the same guests as the reference VMM.
+# Test tools: QEMU runs the same guests as the reference VMM; fio is the storage suite's host baseline;
+# iasl (acpica-tools) checks our ACPI tables; lz4 unpacks the Debian kernel's payload.
 deps-test: deps
-	@command -v qemu-system-x86_64 >/dev/null || \
-	  { $(APT_GET) update >/dev/null && $(APT_GET) install --no-install-recommends qemu-system-x86 >/dev/null; }
+	@command -v qemu-system-x86_64 >/dev/null && command -v fio >/dev/null && command -v iasl >/dev/null && command -v lz4 >/dev/null || \
+	  { $(APT_GET) update >/dev/null && $(APT_GET) install --no-install-recommends qemu-system-x86 fio acpica-tools lz4 >/dev/null; }
+
+# Debian's cloud kernel (bzImage, the vmlinux inside it, virtio modules) and a static busybox, in out/linux.
+LINUX      := $(OUT)/linux
+linux-image: deps-test
+	@tests/linux/fetch-debian-kernel.sh $(LINUX)
 
 guests: deps
 	@$(MAKE) --no-print-directory -C native/guest
@@ -37,8 +46,8 @@ run: publish guests
 	@$(BIN) run $(RUN_ARGS); status=$$?; \
 	  if [ $$status -ne 1 ]; then echo "bhyve-aot exited with $$status" >&2; exit $$status; fi
 
-test: deps-test publish guests
-	@BHYVE_AOT_BIN=$(abspath $(BIN)) BHYVE_AOT_GUESTS=$(abspath $(GUESTS)) \
+test: deps-test publish guests linux-image
+	@BHYVE_AOT_BIN=$(abspath $(BIN)) BHYVE_AOT_GUESTS=$(abspath $(GUESTS)) BHYVE_AOT_LINUX=$(abspath $(LINUX)) \
 	  $(DOTNET) test tests/Bhyve.Aot.Tests/Bhyve.Aot.Tests.csproj -c Release --nologo \
 	    --logger "console;verbosity=normal" 2>&1 | tee $(OUT)/test.log; \
 	  status=$${PIPESTATUS[0]}; \
@@ -46,8 +55,19 @@ test: deps-test publish guests
 	  echo "$$(count Passed) passed, $$(count Failed) failed, $$(count Skipped) skipped"; \
 	  exit $$status
 
-bench: publish guests
+# The whole benchmark suite: storage (bhyve-aot vs QEMU vs host io_uring, results and charts under
+# bench/results/<UTC timestamp>/), the hot-path micro-benchmarks (fail on any allocation), boot time.
+bench: bench-storage bench-micro
 	python3 bench/startup.py
+
+bench-storage: deps-test publish guests
+	@dir=bench/results/$$(date -u +%Y%m%d-%H%M%S); \
+	  $(BIN) bench storage --disk $(BENCH_DISK) --device all --vs qemu --output $$dir $(BENCH_ARGS) && \
+	  $(DOTNET) run -c Release --project bench/Bhyve.Aot.Charts -v q -- $$dir
+
+# In process: the generated per-benchmark project takes minutes to build on a busy 2-core machine.
+bench-micro:
+	$(DOTNET) run -c Release --project bench/Bhyve.Aot.Bench -v q -- --filter '*' --job short --inProcess
 
 clean:
 	$(DOTNET) clean Bhyve.Aot.sln -v q >/dev/null 2>&1 || true

@@ -28,6 +28,7 @@ public static class Program
             RunCommand.Create(),
             CheckCommand.Create(),
             ConfigCommand.Create(),
+            BenchCommand.Create(),
         };
         HelpEpilogue.Set(root, BhyveForm.Help + "\n\n" + HelpExamples.Format(HelpExamples.Bhyve) + "\n\n" + ExitCodes.Table);
         return HelpEpilogue.Install(root);

@@ -48,17 +48,22 @@ public static class RunCommand
         var blockDevices = new Option<string[]>("--block-device") { Description = "Solo5 hvt block device: NAME=PATH; repeatable", AllowMultipleArgumentsPerToken = false };
         var netDevices = new Option<string[]>("--net-device") { Description = "Solo5 hvt network device: NAME=TAP; repeatable", AllowMultipleArgumentsPerToken = false };
         var guestArgs = new Argument<string[]>("guest-args") { Description = "after --: the unikernel's own arguments", Arity = ArgumentArity.ZeroOrMore };
+        var cpuidHide = new Option<string[]>("--cpuid-hide")
+        {
+            Description = "hide CPU features from the guest, e.g. xsave,cx16,avx (names as in /proc/cpuinfo); repeatable",
+            AllowMultipleArgumentsPerToken = false,
+        };
         var stats = new Option<bool>("--stats") { Description = "print VM exit counts on stderr when the guest ends" };
 
         var command = new Command("run", "Boot a kernel, given by options or by a JSON machine file, and exit with the guest's status.")
         {
-            configFile, kernel, memory, cpus, cmdline, name, disks, nvme, initrd, blockDevices, netDevices, hugePages, stats, guestArgs,
+            configFile, kernel, memory, cpus, cmdline, name, disks, nvme, initrd, blockDevices, netDevices, hugePages, cpuidHide, stats, guestArgs,
         };
         HelpEpilogue.Set(command,
             "The machine comes from the options or, with --config, from a JSON machine file (README: MACHINE FILE); the bhyve\n"
             + "form (`bhyve-aot -s ... NAME`, see `bhyve-aot --help`) does the same.\n\n"
             + HelpExamples.Format(HelpExamples.Run) + "\n\n" + ExitCodes.Table);
-        Option[] machineOptions = [kernel, memory, cpus, cmdline, name, disks, nvme, initrd, blockDevices, netDevices, hugePages];
+        Option[] machineOptions = [kernel, memory, cpus, cmdline, name, disks, nvme, initrd, blockDevices, netDevices, hugePages, cpuidHide];
         command.SetAction(result =>
         {
             // Unknown words are only guest arguments after `--`; anywhere else they are mistakes.
@@ -94,6 +99,7 @@ public static class RunCommand
                         HvtBlocks = (result.GetValue(blockDevices) ?? []).Select(t => HvtDeviceConfig.Parse("--block-device", t)).ToArray(),
                         HvtNets = (result.GetValue(netDevices) ?? []).Select(t => HvtDeviceConfig.Parse("--net-device", t)).ToArray(),
                         GuestArgs = extra,
+                        CpuidHide = ParseCpuidHide(result.GetValue(cpuidHide) ?? []),
                     };
                 }
                 config.Validate();
@@ -102,6 +108,13 @@ public static class RunCommand
             return action(config, result.GetValue(stats));
         });
         return command;
+    }
+
+    private static IReadOnlyList<CpuidFeature> ParseCpuidHide(string[] values)
+    {
+        var features = CpuidFeature.ParseList(string.Join(',', values), out string? error);
+        if (error is not null) throw new ConfigException($"--cpuid-hide: {error}");
+        return features;
     }
 
     public static int Run(VmConfig config, bool stats)
@@ -140,6 +153,7 @@ public static class RunCommand
                 var n = machine.NvmeCounters;
                 Console.Error.WriteLine($"bhyve-aot: nvme: {n.IoCommands} I/O commands, {n.AdminCommands} admin commands, doorbells {n.MmioDoorbells} MMIO + {n.EventFdDoorbells} ioeventfd, {n.Interrupts} interrupts, {n.CqFullWaits} CQ-full waits, {n.BackendFull} backend-full stalls");
             }
+            Console.Error.WriteLine($"bhyve-aot: gc: {GC.CollectionCount(0)} gen0, {GC.CollectionCount(1)} gen1, {GC.CollectionCount(2)} gen2 collections, {GC.GetTotalAllocatedBytes()} bytes allocated");
         }
         return exit.Code;
     }

@@ -30,7 +30,7 @@
 #define CAP_MPSMIN(c) ((uint32_t)(((c) >> 48) & 0xF))
 #define CAP_MPSMAX(c) ((uint32_t)(((c) >> 52) & 0xF))
 
-#define DEFAULT_TIMEOUT_TSC 10000000000ull   /* ~3-5 s on current CPUs */
+#define DEFAULT_TIMEOUT_TSC 30000000000ull   /* ~8-15 s: a loaded 2-core host stalls for seconds */
 /* CAP.TO is in 500 ms units; we have no calibrated clock, so assume a TSC of
  * at most 4 GHz (2e9 cycles per unit): waiting longer than needed is harmless. */
 #define TSC_PER_TO_UNIT 2000000000ull

@@ -155,7 +155,7 @@ struct nvme_opts {
 	int      qsize;          /* I/O queue entries (default min(64, MQES+1), max NVME_QSIZE_MAX);
 	                          * a queue of N entries holds N-1 commands */
 	int      shadow_db;      /* 1: Doorbell Buffer Config when OACS bit 8 is set */
-	uint64_t timeout_tsc;    /* completion spin limit (default ~3-5 s) */
+	uint64_t timeout_tsc;    /* completion spin limit (default 3e10 cycles, ~8-15 s) */
 };
 
 struct nvme_ns_info {

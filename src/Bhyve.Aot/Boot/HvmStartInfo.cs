@@ -12,9 +12,16 @@ public static class HvmStartInfo
     public const uint Magic = 0x336E_C578;
     public const int Size = 56;
     public const int MemmapEntrySize = 24;
+    public const int ModuleEntrySize = 32;
+    // Field offsets.
+    internal const int NrModules = 12, ModlistPaddr = 16, CmdlinePaddr = 24, RsdpPaddr = 32, MemmapPaddr = 40, MemmapEntries = 48;
 
-    /// <summary>Lays out start info, memmap and command line in guest RAM; returns the start info address.</summary>
-    public static ulong Write(GuestMemory memory, ulong address, IReadOnlyList<MemoryMapEntry> memoryMap, ulong cmdlineAddress, string cmdline)
+    /// <summary>
+    /// Lays out start info, memmap and command line in guest RAM; returns the start info address. An initrd
+    /// becomes module 0 (Linux takes its first module as the initrd), described at moduleListAddress.
+    /// </summary>
+    public static ulong Write(GuestMemory memory, ulong address, IReadOnlyList<MemoryMapEntry> memoryMap, ulong cmdlineAddress, string cmdline,
+        in BootExtras extras = default, ulong moduleListAddress = GuestLayout.PvhModuleListAddress)
     {
         byte[] cmdlineBytes = System.Text.Encoding.UTF8.GetBytes(cmdline);
         if (cmdlineBytes.Length > GuestLayout.CmdlineMax)
@@ -28,9 +35,19 @@ public static class HvmStartInfo
         info.Clear();
         BinaryPrimitives.WriteUInt32LittleEndian(info[0..], Magic);
         BinaryPrimitives.WriteUInt32LittleEndian(info[4..], 1); // version 1: has the memmap fields
-        BinaryPrimitives.WriteUInt64LittleEndian(info[24..], cmdlineAddress);
-        BinaryPrimitives.WriteUInt64LittleEndian(info[40..], memmapAddress);
-        BinaryPrimitives.WriteUInt32LittleEndian(info[48..], (uint)memoryMap.Count);
+        BinaryPrimitives.WriteUInt64LittleEndian(info[CmdlinePaddr..], cmdlineAddress);
+        BinaryPrimitives.WriteUInt64LittleEndian(info[RsdpPaddr..], extras.RsdpAddress);
+        BinaryPrimitives.WriteUInt64LittleEndian(info[MemmapPaddr..], memmapAddress);
+        BinaryPrimitives.WriteUInt32LittleEndian(info[MemmapEntries..], (uint)memoryMap.Count);
+        if (extras.InitrdSize > 0)
+        {
+            var module = memory.GetSpan(moduleListAddress, ModuleEntrySize);
+            module.Clear();
+            BinaryPrimitives.WriteUInt64LittleEndian(module, extras.InitrdAddress);
+            BinaryPrimitives.WriteUInt64LittleEndian(module[8..], extras.InitrdSize);
+            BinaryPrimitives.WriteUInt32LittleEndian(info[NrModules..], 1);
+            BinaryPrimitives.WriteUInt64LittleEndian(info[ModlistPaddr..], moduleListAddress);
+        }
 
         var map = memory.GetSpan(memmapAddress, (ulong)(memoryMap.Count * MemmapEntrySize));
         for (int i = 0; i < memoryMap.Count; i++)

@@ -42,10 +42,22 @@ public static class PvhLoader
         return (uint)entry;
     }
 
-    public static PvhBoot Load(ReadOnlySpan<byte> file, GuestMemory memory, IReadOnlyList<MemoryMapEntry> memoryMap, string cmdline)
+    public static PvhBoot Load(ReadOnlySpan<byte> file, GuestMemory memory, IReadOnlyList<MemoryMapEntry> memoryMap, string cmdline) =>
+        Load(file, memory, memoryMap, cmdline, default);
+
+    /// <summary>Loads the image; extras (initrd already in RAM, RSDP) are announced in hvm_start_info.</summary>
+    public static PvhBoot Load(ReadOnlySpan<byte> file, GuestMemory memory, IReadOnlyList<MemoryMapEntry> memoryMap, string cmdline, in BootExtras extras)
     {
         var image = ElfImage.Parse(file);
         uint entry = Validate(image, file, memory);
+        LoadSegments(image, file, memory);
+        ulong startInfo = HvmStartInfo.Write(memory, GuestLayout.StartInfoAddress, memoryMap, GuestLayout.CmdlineAddress, cmdline, extras);
+        return new PvhBoot(entry, startInfo, image.Segments[0].PhysicalAddress, image.Segments[^1].End);
+    }
+
+    /// <summary>Copies validated PT_LOAD segments to their physical addresses and zeroes their bss.</summary>
+    internal static void LoadSegments(ElfImage image, ReadOnlySpan<byte> file, GuestMemory memory)
+    {
         foreach (var s in image.Segments)
         {
             file.Slice((int)s.FileOffset, (int)s.FileSize).CopyTo(memory.GetSpan(s.PhysicalAddress, s.FileSize));
@@ -58,7 +70,5 @@ public static class PvhLoader
                 left -= chunk;
             }
         }
-        ulong startInfo = HvmStartInfo.Write(memory, GuestLayout.StartInfoAddress, memoryMap, GuestLayout.CmdlineAddress, cmdline);
-        return new PvhBoot(entry, startInfo, image.Segments[0].PhysicalAddress, image.Segments[^1].End);
     }
 }

@@ -34,6 +34,8 @@ public sealed class MachineConfigSection
     [JsonPropertyName("mem_size")] public string? MemSize { get; set; }
     /// <summary>Firecracker's values: "None" or "2M" (transparent huge pages here).</summary>
     [JsonPropertyName("huge_pages")] public string? HugePages { get; set; }
+    /// <summary>bhyve-aot's: CPU features hidden from the guest, named as in /proc/cpuinfo (as --cpuid-hide).</summary>
+    [JsonPropertyName("cpuid_hide")] public List<string>? CpuidHide { get; set; }
 }
 
 /// <summary>One virtio-blk disk (Firecracker's drives entry).</summary>

@@ -86,10 +86,18 @@ public static class MachineFileReader
             HvtBlocks = (file.Hvt?.BlockDevices ?? []).Select((b, i) => Hvt($"hvt.block_devices[{i}]", b.Name, b.PathOnHost, "path_on_host")).ToArray(),
             HvtNets = (file.Hvt?.NetDevices ?? []).Select((n, i) => Hvt($"hvt.net_devices[{i}]", n.Name, n.HostDevName, "host_dev_name")).ToArray(),
             GuestArgs = file.Hvt?.Args?.ToArray() ?? [],
+            CpuidHide = CpuidHide(m.CpuidHide),
         };
         CheckUniqueIds((file.Drives ?? []).Select(d => d.DriveId).Concat((file.Nvme ?? []).Select(n => n.DriveId)));
         config.Validate();
         return config;
+    }
+
+    private static IReadOnlyList<Kvm.CpuidFeature> CpuidHide(List<string>? names)
+    {
+        if (names is null) return [];
+        var features = Kvm.CpuidFeature.ParseList(string.Join(',', names), out string? error);
+        return error is null ? features : throw new ConfigException($"machine-config.cpuid_hide: {error}");
     }
 
     private static ulong Memory(MachineConfigSection m)

@@ -23,6 +23,7 @@ public static class MachineFileWriter
                 MemSizeMib = config.MemoryBytes % (1 << 20) == 0 ? config.MemoryBytes >> 20 : null,
                 MemSize = config.MemoryBytes % (1 << 20) == 0 ? null : ByteSize.Format(config.MemoryBytes),
                 HugePages = config.HugePages ? "2M" : "None",
+                CpuidHide = config.CpuidHide.Select(f => f.Name).ToList(),
             },
             Drives = config.Disks.Select((d, i) => new DriveEntry
             {

@@ -51,6 +51,18 @@ internal static unsafe partial class Libc
 
     public const int R_OK = 4, W_OK = 2;
 
+    [LibraryImport("libc", EntryPoint = "isatty")]
+    public static partial int Isatty(int fd);
+
+    [LibraryImport("libc", EntryPoint = "tcgetattr", SetLastError = true)]
+    public static partial int Tcgetattr(int fd, Termios* termios);
+
+    [LibraryImport("libc", EntryPoint = "tcsetattr", SetLastError = true)]
+    public static partial int Tcsetattr(int fd, int optionalActions, Termios* termios);
+
+    [LibraryImport("libc", EntryPoint = "cfmakeraw")]
+    public static partial void Cfmakeraw(Termios* termios);
+
     public static int LastErrno => Marshal.GetLastPInvokeError();
 
     /// <summary>strerror text for an errno, without going through the C library's static buffer.</summary>

@@ -22,8 +22,10 @@ public readonly record struct RamRange(ulong Address, ulong Size)
 /// <summary>
 /// The guest-physical address map, fixed so that one guest ELF runs unchanged on bhyve-aot and on QEMU microvm:
 /// <code>
-/// 0x0000_0000 .. 0x0009_FBFF   RAM; the VMM's boot data lives here (GDT 0x500, start info 0x5000, cmdline 0x6000)
-/// 0x0009_FC00 .. 0x000F_FFFF   RAM but reported reserved (EBDA, legacy VGA/BIOS hole), as PC firmware and QEMU do
+/// 0x0000_0000 .. 0x0009_FBFF   RAM; the VMM's boot data lives here (GDT 0x500, start info 0x5000, PVH module
+///                              list 0x5F00, cmdline 0x6000, Linux zero page 0x7000, boot page tables 0x9000-0xEFFF)
+/// 0x0009_FC00 .. 0x000F_FFFF   RAM but reported reserved (EBDA, legacy VGA/BIOS hole), as PC firmware and QEMU do;
+///                              the ACPI tables live at 0xE0000 (RSDP first, where a legacy scan finds it)
 /// 0x0010_0000 .. min(RAM, 3G)  RAM; kernels load here (PT_LOAD segments must lie at or above 1 MiB)
 /// 0xC000_0000 .. 0xDFFF_FFFF   32-bit PCI MMIO window (BARs)
 /// 0xE000_0000 .. 0xEFFF_FFFF   PCI ECAM (256 buses), as on QEMU microvm
@@ -51,6 +53,16 @@ public static class GuestLayout
     public const ulong StartInfoAddress = 0x5000;
     public const ulong CmdlineAddress = 0x6000;
     public const int CmdlineMax = 4095;
+    /// <summary>hvm_modlist_entry array (one entry: the initrd) for PVH kernels.</summary>
+    public const ulong PvhModuleListAddress = 0x5F00;
+    /// <summary>Linux struct boot_params ("zero page"), 4 KiB.</summary>
+    public const ulong ZeroPageAddress = 0x7000;
+    /// <summary>Identity page tables for the Linux 64-bit entry: PML4, PDPT, then four 2 MiB-page directories (4 GiB).</summary>
+    public const ulong BootPageTablesAddress = 0x9000;
+    public const ulong BootPageTablesEnd = 0xF000;
+    /// <summary>ACPI tables: RSDP at the start, inside the reserved BIOS area a legacy RSDP scan looks at.</summary>
+    public const ulong AcpiAddress = 0xE_0000;
+    public const ulong AcpiEnd = 0x10_0000;
 
     /// <summary>Splits the requested RAM around the MMIO hole.</summary>
     public static RamRange[] RamRanges(ulong ramBytes)

@@ -6,7 +6,7 @@ namespace Bhyve.Aot.Vmm;
 /// </summary>
 public static class ExitCodes
 {
-    /// <summary>The guest powered off (KVM system event shutdown); `check`: the host can run VMs.</summary>
+    /// <summary>The guest powered off (ACPI S5 through the sleep control register, or KVM system event shutdown); `check`: the host can run VMs.</summary>
     public const int PoweredOff = 0;
     /// <summary>
     /// A Solo5 hvt unikernel faulted: a bad hypercall pointer, an unknown port or hypercall, a write to its
@@ -24,8 +24,12 @@ public static class ExitCodes
     public const int HostUnsupported = 8;
     /// <summary>A fault inside the VMM itself (a bug: please report it).</summary>
     public const int VmmFailure = 10;
-    /// <summary>The guest asked for a reset (KVM system event reset); we do not reboot, we stop.</summary>
+    /// <summary>The guest asked for a reset (ACPI reset register, i8042 0xFE, or KVM system event reset); we do not reboot, we stop.</summary>
     public const int Reset = 12;
+    /// <summary>The user typed the console escape "~." (only when stdin is a terminal).</summary>
+    public const int ConsoleQuit = 14;
+    /// <summary>`bench storage`: the suite ran but bhyve-aot's own virtio-blk target produced no result (the reason is in the output).</summary>
+    public const int BenchTargetFailed = 16;
 
     public const string Table =
         """
@@ -37,7 +41,9 @@ public static class ExitCodes
           6      KVM internal error, failed VM entry or unhandled VM exit (reason and RIP on stderr)
           8      this host cannot run VMs (see `bhyve-aot check`)
           10     internal VMM failure
-          12     the guest requested a reset
+          12     the guest requested a reset (ACPI reset register or keyboard controller)
+          14     the user quit from the console with ~. (stdin a terminal)
+          16     bench storage: bhyve-aot's virtio-blk target failed (see the output)
         Solo5 hvt unikernels exit as under solo5-hvt: the status the unikernel gives solo5_exit (0-255; 255 is an
         abort), or 1 when it faults (bad hypercall pointer, unknown port or hypercall, write to read-only memory).
         """;

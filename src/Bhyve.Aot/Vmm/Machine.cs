@@ -1,4 +1,5 @@
 using Bhyve.Aot.Boot;
+using Bhyve.Aot.Boot.Acpi;
 using Bhyve.Aot.Devices.Bus;
 using Bhyve.Aot.Devices.Legacy;
 using Bhyve.Aot.Devices.Nvme;
@@ -27,6 +28,7 @@ public sealed partial class Machine : IVmLifecycle
     private readonly List<VcpuLoop> _loops = [];
     private readonly List<VirtioBlk> _disks = [];
     private readonly List<NvmeController> _nvme = [];
+    private TerminalRawMode? _rawTerminal;
 
     public Machine(VmConfig config)
     {
@@ -57,22 +59,29 @@ public sealed partial class Machine : IVmLifecycle
         }
     }
 
-    /// <summary>Ends the run with this result; the first caller wins.</summary>
+    /// <summary>
+    /// Ends the run with this result; the first caller wins. Every vCPU is asked to leave KVM_RUN at its next
+    /// entry (immediate_exit); one halted inside KVM_RUN stays there, which is harmless: Run returns the result
+    /// at once and the process exits, and exit_group tears the VM down with its threads (they are background threads).
+    /// </summary>
     public void Stop(VmExit result)
     {
-        if (_exit.TrySetResult(result)) _stopping = true;
+        if (!_exit.TrySetResult(result)) return;
+        _stopping = true;
+        lock (_vcpus)
+            foreach (var v in _vcpus) v.RequestImmediateExit();
     }
 
     /// <summary>Boots the guest and blocks until it ends. Image and configuration errors throw before any vCPU runs.</summary>
     public VmExit Run(Stream consoleOut, Stream? consoleIn)
     {
-        RefuseUnbuilt(_config);
         byte[] image = ReadKernel(_config.KernelPath);
-        // Parse before touching KVM so a bad image is reported as such even on a host without KVM.
-        var elf = ElfImage.Parse(image);
-        var kind = KernelKinds.Detect(elf, image);
-        if (kind == KernelKind.Solo5Hvt) return RunHvt(elf, image, consoleOut);
+        // Recognise the image before touching KVM so a bad one is reported as such even on a host without KVM.
+        var kind = KernelKinds.Detect(image);
+        if (kind == KernelKind.Solo5Hvt) return RunHvt(ElfImage.Parse(image), image, consoleOut);
         RefuseHvtOptions(_config, kind);
+        if (kind == KernelKind.BzImage) BzImage.Parse(image);
+        byte[] initrd = _config.InitrdPath is { } initrdPath ? ReadInitrd(initrdPath) : [];
 
         _kvm = KvmHost.Open();
         _vm = _kvm.CreateVm();
@@ -80,26 +89,38 @@ public sealed partial class Machine : IVmLifecycle
         _memory = GuestMemory.Allocate(GuestLayout.RamRanges(_config.MemoryBytes), _config.HugePages);
         _memory.MapInto(_vm);
 
-        var boot = PvhLoader.Load(image, _memory, GuestLayout.MemoryMap(_config.MemoryBytes), _config.Cmdline);
-        BootCpuState.WriteGdt(_memory);
+        var acpi = AcpiBuilder.Write(_memory, _config.Cpus);
+        var boot = KernelLoader.Load(kind, image, _memory, GuestLayout.MemoryMap(_config.MemoryBytes), _config.Cmdline, initrd, acpi.Rsdp);
+        if (boot.Mode == EntryMode.Pvh32) BootCpuState.WriteGdt(_memory);
+        else BootCpuState.WriteLinux64Tables(_memory);
 
         var console = new SerialConsole(consoleOut);
         var uart = new Uart8250(console.GuestOutput, new KvmIrqLine(_vm, Uart8250.Com1Irq));
         Ports.Register(Uart8250.Com1Port, Uart8250.PortCount, uart);
         Ports.Register(DebugExit.DefaultPort, 1, new DebugExit(status => Stop(new VmExit(status, null))));
-        if (consoleIn is not null) console.StartInput(consoleIn, uart);
+        Ports.Register(AcpiPorts.Base, AcpiPorts.PortCount, new AcpiPorts(r => Stop(r == AcpiRequest.PowerOff
+            ? new VmExit(ExitCodes.PoweredOff, null)
+            : new VmExit(ExitCodes.Reset, "guest requested a reset (ACPI reset register)"))));
+        Ports.Register(KeyboardControllerReset.CommandPort, 1,
+            new KeyboardControllerReset(() => Stop(new VmExit(ExitCodes.Reset, "guest requested a reset (keyboard controller)"))));
+        // A terminal on stdin goes raw for the run (keys reach the guest as typed; "~." quits); pipes stay as they are.
+        if (consoleIn is not null && !Console.IsInputRedirected) _rawTerminal = TerminalRawMode.TryEnter();
+        if (consoleIn is not null)
+            console.StartInput(consoleIn, uart, _rawTerminal is null ? null : new ConsoleEscape(),
+                () => Stop(new VmExit(ExitCodes.ConsoleQuit, "quit from the console (~.)")));
         AttachPci(_vm, _memory);
 
         var supported = _kvm.GetSupportedCpuid();
         for (int i = 0; i < _config.Cpus; i++)
         {
             var vcpu = _vm.CreateVcpu(i);
-            vcpu.SetCpuid(CpuidPolicy.Apply(supported, i, _config.Cpus));
-            _vcpus.Add(vcpu);
+            vcpu.SetCpuid(CpuidPolicy.Apply(supported, i, _config.Cpus, _config.CpuidHide));
+            lock (_vcpus) _vcpus.Add(vcpu);
             _loops.Add(new VcpuLoop(vcpu, Ports, Mmio, this));
         }
         // Only the boot CPU starts at the kernel entry; the others wait in the in-kernel LAPIC for INIT/SIPI.
-        BootCpuState.Apply(_vcpus[0], boot.Entry, boot.StartInfoAddress);
+        if (boot.Mode == EntryMode.Pvh32) BootCpuState.Apply(_vcpus[0], (uint)boot.Entry, boot.BootData);
+        else BootCpuState.ApplyLinux64(_vcpus[0], boot.Entry, boot.BootData);
 
         foreach (var loop in _loops)
         {
@@ -110,6 +131,7 @@ public sealed partial class Machine : IVmLifecycle
         var result = _exit.Task.GetAwaiter().GetResult();
         uart.CloseOutput();
         console.CloseAsync().GetAwaiter().GetResult();
+        _rawTerminal?.Dispose();
         return result;
     }
 
@@ -206,12 +228,6 @@ public sealed partial class Machine : IVmLifecycle
         catch (BlockFileException e) { throw new ConfigException($"--nvme {config.Describe()}: {e.Message}"); }
     }
 
-    /// <summary>Configuration the model accepts but this VMM cannot run yet: said plainly, never ignored.</summary>
-    private static void RefuseUnbuilt(VmConfig config)
-    {
-        if (config.InitrdPath is not null) throw new ConfigException("--initrd: Linux boot is not built yet");
-    }
-
     /// <summary>The Solo5 options mean nothing to other kernels: refused rather than ignored.</summary>
     private static void RefuseHvtOptions(VmConfig config, KernelKind kind)
     {
@@ -242,6 +258,20 @@ public sealed partial class Machine : IVmLifecycle
         {
             Stop(new VmExit(ExitCodes.VmmFailure, $"vCPU thread failed: {e.GetType().Name}: {e.Message}"));
         }
+    }
+
+    private static byte[] ReadInitrd(string path)
+    {
+        try
+        {
+            var info = new FileInfo(path);
+            if (!info.Exists) throw new ConfigException($"--initrd {path}: no such file");
+            if (info.Length == 0) throw new ConfigException($"--initrd {path}: the file is empty");
+            if (info.Length > 1L << 30) throw new ConfigException($"--initrd {path}: {info.Length >> 20} MiB is too large (at most 1024 MiB)");
+            return File.ReadAllBytes(path);
+        }
+        catch (IOException e) { throw new ConfigException($"--initrd {path}: {e.Message}"); }
+        catch (UnauthorizedAccessException) { throw new ConfigException($"--initrd {path}: permission denied"); }
     }
 
     private static byte[] ReadKernel(string path)

@@ -21,18 +21,27 @@ public sealed class SerialConsole
     /// <summary>Where the UART writes the guest's bytes.</summary>
     public PipeWriter GuestOutput => _pipe.Writer;
 
-    /// <summary>Feeds stdin to the UART on a background thread; stops at end of input.</summary>
-    public void StartInput(Stream input, Uart8250 uart)
+    /// <summary>
+    /// Feeds stdin to the UART on a background thread; stops at end of input. With an escape filter (a raw
+    /// terminal), the quit sequence calls quit instead of reaching the guest.
+    /// </summary>
+    public void StartInput(Stream input, Uart8250 uart, ConsoleEscape? escape = null, Action? quit = null)
     {
         var thread = new Thread(() =>
         {
             var buffer = new byte[256];
+            var filtered = new byte[buffer.Length + 1];
             try
             {
                 int n;
                 while ((n = input.Read(buffer, 0, buffer.Length)) > 0)
                 {
                     var pending = buffer.AsSpan(0, n);
+                    if (escape is not null)
+                    {
+                        if (escape.Filter(pending, filtered, out int kept)) { quit?.Invoke(); return; }
+                        pending = filtered.AsSpan(0, kept);
+                    }
                     while (!pending.IsEmpty)
                     {
                         int taken = uart.EnqueueInput(pending);

@@ -28,6 +28,8 @@ public sealed record VmConfig
     public IReadOnlyList<HvtDeviceConfig> HvtBlocks { get; init; } = [];
     /// <summary>Solo5 hvt network devices (tap interfaces) by manifest name.</summary>
     public IReadOnlyList<HvtDeviceConfig> HvtNets { get; init; } = [];
+    /// <summary>CPU features hidden from the guest's CPUID (--cpuid-hide).</summary>
+    public IReadOnlyList<Kvm.CpuidFeature> CpuidHide { get; init; } = [];
     /// <summary>Arguments after `--`, handed to a unikernel as its command line.</summary>
     public IReadOnlyList<string> GuestArgs { get; init; } = [];
 
@@ -67,7 +69,8 @@ public sealed record VmConfig
         && Name == other.Name && KernelPath == other.KernelPath && MemoryBytes == other.MemoryBytes && Cpus == other.Cpus
         && Cmdline == other.Cmdline && HugePages == other.HugePages && InitrdPath == other.InitrdPath
         && Disks.SequenceEqual(other.Disks) && Nvme.SequenceEqual(other.Nvme)
-        && HvtBlocks.SequenceEqual(other.HvtBlocks) && HvtNets.SequenceEqual(other.HvtNets) && GuestArgs.SequenceEqual(other.GuestArgs);
+        && HvtBlocks.SequenceEqual(other.HvtBlocks) && HvtNets.SequenceEqual(other.HvtNets) && GuestArgs.SequenceEqual(other.GuestArgs)
+        && CpuidHide.SequenceEqual(other.CpuidHide);
 
     public override int GetHashCode() => HashCode.Combine(Name, KernelPath, MemoryBytes, Cpus, Cmdline, Disks.Count, Nvme.Count);
 }

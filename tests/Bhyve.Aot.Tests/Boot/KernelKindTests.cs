@@ -4,7 +4,7 @@ using Xunit;
 
 namespace Bhyve.Aot.Tests.Boot;
 
-/// <summary>Kind detection by ELF notes, and the PVH path refusing an image that is another kind, saying which.</summary>
+/// <summary>Kind detection by magic numbers and ELF notes, and the PVH path refusing an image that is another kind, saying which.</summary>
 public class KernelKindTests
 {
     [Fact]
@@ -75,5 +75,25 @@ public class KernelKindTests
         using var ram = new FakeRam(64 << 20);
         var e = Assert.Throws<BootImageException>(() => PvhLoader.Validate(ElfImage.Parse(file), file, ram.Memory));
         Assert.Contains("virtio target", e.Message);
+    }
+
+    [Fact]
+    public void A_PVH_note_wins_even_when_Linux_notes_are_there_too()
+    {
+        var b = ElfBuilder.Bootable();
+        b.AddNote(ElfBuilder.Note("Linux", 0x100, [0, 0, 0, 0]));
+        Assert.Equal(KernelKind.PvhElf, KernelKinds.Detect(b.Build()));
+    }
+
+    [Fact]
+    public void A_bzImage_is_recognised_by_its_setup_header() =>
+        Assert.Equal(KernelKind.BzImage, KernelKinds.Detect(new BzImageBuilder().Build()));
+
+    [Fact]
+    public void Unknown_bytes_are_refused()
+    {
+        var e = Assert.Throws<BootImageException>(() => KernelKinds.Detect(new byte[4096]));
+        Assert.Contains("unknown kernel image kind", e.Message);
+        Assert.Throws<BootImageException>(() => KernelKinds.Detect([]));
     }
 }

@@ -163,6 +163,23 @@ public sealed class NvmeSelftestTests : IDisposable
     }
 
     [Fact]
+    public async Task Second_controller_passes_and_the_first_image_is_untouched()
+    {
+        Repo.RequireKvm();
+        string first = Path.Combine(_dir, "first.img"), second = Path.Combine(_dir, "second.img");
+        var r = await ProcessRunner.RunAsync(Repo.Binary,
+            ["run", "--kernel", Repo.Guest("nvme-selftest.elf"), "--memory", "128M", "--cmdline", "nvme_index=1 expect_sn=second",
+             "--nvme", $"path={first},size=32M,create,serial=first", "--nvme", $"path={second},size=32M,create,serial=second"], Timeout);
+        var output = new BlkSelftestOutput(r.Stdout);
+
+        Assert.True(r.ExitCode == 1 && output.Failed == 0 && output.Failures.Count == 0, r.ToString());
+        AssertPassed(r, output, WriteChecks);
+        Assert.Equal(2, r.Stdout.Split('\n').Count(l => l.StartsWith("info: pci ", StringComparison.Ordinal) && l.EndsWith("class 010802", StringComparison.Ordinal)));
+        Assert.Empty(output.Verify(second));
+        Assert.True(File.ReadAllBytes(first).All(b => b == 0), "the first controller's image was written");
+    }
+
+    [Fact]
     public async Task A_wrong_expected_status_fails_the_selftest()
     {
         // The statuses are compared exactly: expecting SCT 1 SC 0x82 where the device answers SCT 0 SC 0x20 fails.

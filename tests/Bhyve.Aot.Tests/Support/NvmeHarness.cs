@@ -125,6 +125,7 @@ internal sealed unsafe class NvmeHarness : IDisposable
         Write32(NvmeRegisters.Cc, cc);
         _cqs.Clear();
         _sqs.Clear();
+        _shadowOn = false;
         _cqs[0] = (AdminCq, entries, 0, true);
         _sqs[0] = (AdminSq, entries, 0, 0);
         return Csts;
@@ -151,8 +152,27 @@ internal sealed unsafe class NvmeHarness : IDisposable
         return cid;
     }
 
-    public void RingSq(int qid) => Write32(NvmeRegisters.DoorbellBase + (ulong)qid * 8, _sqs[qid].Tail);
-    public void RingCq(int qid) => Write32(NvmeRegisters.DoorbellBase + (ulong)qid * 8 + 4, _cqs[qid].Head);
+    public void RingSq(int qid)
+    {
+        if (_shadowOn && qid > 0) ShadowRingSq(qid);
+        else Write32(NvmeRegisters.DoorbellBase + (ulong)qid * 8, _sqs[qid].Tail);
+    }
+
+    /// <summary>Reports a CQ head: by MMIO, or with shadow doorbells through the shadow page (MMIO only if EventIdx asks).</summary>
+    public void RingCq(int qid)
+    {
+        ushort head = _cqs[qid].Head;
+        if (_shadowOn && qid > 0)
+        {
+            uint old = ShadowSlot(ShadowPage, 2 * qid + 1);
+            SetShadowSlot(ShadowPage, 2 * qid + 1, head);
+            Interlocked.MemoryBarrier();
+            if (!ShadowDoorbells.DriverMustRing((ushort)ShadowSlot(EventIdxPage, 2 * qid + 1), head, (ushort)old)) return;
+        }
+        Write32(NvmeRegisters.DoorbellBase + (ulong)qid * 8 + 4, head);
+    }
+
+    private bool _shadowOn;
     public ushort SqTail(int qid) => _sqs[qid].Tail;
 
     /// <summary>Takes the next completion of a CQ if the phase says one is there, and rings its head doorbell.</summary>
@@ -233,7 +253,9 @@ internal sealed unsafe class NvmeHarness : IDisposable
     public ushort ConfigureShadow()
     {
         Ram(ShadowPage, 0x2000).Clear();
-        return Admin(NvmeAdminOpcode.DoorbellBufferConfig, prp1: ShadowPage, prp2: EventIdxPage).Status;
+        ushort status = Admin(NvmeAdminOpcode.DoorbellBufferConfig, prp1: ShadowPage, prp2: EventIdxPage).Status;
+        _shadowOn = status == 0;
+        return status;
     }
 
     public uint ShadowSlot(ulong page, int index) => BinaryPrimitives.ReadUInt32LittleEndian(Ram(page + (ulong)index * 4, 4));
@@ -247,7 +269,7 @@ internal sealed unsafe class NvmeHarness : IDisposable
         SetShadowSlot(ShadowPage, 2 * qid, tail);
         Interlocked.MemoryBarrier();
         bool ring = ShadowDoorbells.DriverMustRing((ushort)ShadowSlot(EventIdxPage, 2 * qid), tail, (ushort)old);
-        if (ring) RingSq(qid);
+        if (ring) Write32(NvmeRegisters.DoorbellBase + (ulong)qid * 8, tail);
         return ring;
     }
 

@@ -12,7 +12,7 @@ public class VmConfigShapeTests
     [Fact]
     public void VmConfig_properties_are_the_ones_equality_and_the_machine_file_know()
     {
-        string[] known = ["Name", "KernelPath", "MemoryBytes", "Cpus", "Cmdline", "HugePages", "Disks", "Nvme", "InitrdPath", "HvtBlocks", "HvtNets", "GuestArgs", "MessagePrefix"];
+        string[] known = ["Name", "KernelPath", "MemoryBytes", "Cpus", "Cmdline", "HugePages", "Disks", "Nvme", "InitrdPath", "HvtBlocks", "HvtNets", "GuestArgs", "CpuidHide", "MessagePrefix"];
         var actual = typeof(VmConfig).GetProperties().Select(p => p.Name).Where(n => n != "EqualityContract").Order().ToArray();
         Assert.True(known.Order().SequenceEqual(actual),
             $"VmConfig has [{string.Join(", ", actual.Except(known))}] new and [{string.Join(", ", known.Except(actual))}] gone: "
@@ -47,6 +47,7 @@ public class VmConfigShapeTests
         Assert.NotEqual(a, b with { Nvme = [new NvmeConfig { RamBytes = 4096 }] });
         Assert.NotEqual(a, b with { HvtBlocks = [new HvtDeviceConfig("s", "t")] });
         Assert.NotEqual(a, b with { HvtNets = [new HvtDeviceConfig("s", "t")] });
+        Assert.NotEqual(a, b with { CpuidHide = [Bhyve.Aot.Kvm.CpuidFeature.All[0]] });
     }
 
     [Theory]
