@@ -56,11 +56,13 @@ public sealed class RefusedInputTests : IDisposable
         AssertRefused("ELFCLASS64", "run", "--kernel", WriteFile("i386.elf", ElfBuilder.Elf32Executable()));
 
     [Fact]
-    public Task ELF_without_a_PVH_note_is_refused()
+    public Task Plain_ELF_whose_entry_is_not_in_its_text_is_refused()
     {
+        // Without a PVH note an ELF is entered the Linux 64-bit way (Linux64GuestTests); its entry must still be code.
         var b = ElfBuilder.Bootable();
         b.Segments.RemoveAll(s => s.Type == ElfBuilder.PtNote);
-        return AssertRefused("no PVH entry note", "run", "--kernel", WriteFile("nopvh.elf", b.Build()));
+        b.Entry = ElfBuilder.KernelBase + 0x1000;
+        return AssertRefused("entry point 0x101000 is not a physical address inside an executable loaded segment", "run", "--kernel", WriteFile("nopvh.elf", b.Build()));
     }
 
     [Fact]
