@@ -29,7 +29,7 @@ public static class BhyveForm
         """
         The bhyve form:
           bhyve-aot [-AHPuwDY] [-c [[cpus=]N][,sockets=S][,cores=C][,threads=T]] [-m SIZE] [-s SLOT,EMULATION[,CONF]]...
-                    [-l com1,stdio] -k KERNEL [-i INITRD] [-C CMDLINE] [--stats] [--huge-pages] VMNAME
+                    [-l com1,stdio] -k KERNEL [-i INITRD] [-C CMDLINE] [--stats] [--huge-pages] [--cpuid-hide LIST] VMNAME
 
           -c N            vCPUs (default 1); a topology is accepted when sockets*cores*threads = N (not shown to the guest yet)
           -m SIZE         guest RAM: K/M/G/T suffix, or a plain number of MiB as in bhyve (default 64M)
@@ -41,9 +41,10 @@ public static class BhyveForm
                             N,nvme,PATH|ram=MiB[,maxq=N][,qsz=N][,ioslots=N][,sectsz=512|4096][,ser=S]
                                              [,dsm=auto|enable|disable][,ro][,nocache][,size=S,create]
           -l com1,stdio   the serial console (COM1 on stdin/stdout is always there; nothing else is accepted)
-          -k KERNEL       PVH ELF kernel to load directly (bhyve uses bhyveload or a boot ROM instead)
+          -k KERNEL       kernel to load directly: Linux bzImage/vmlinux, PVH ELF or Solo5 hvt (bhyve uses a loader or boot ROM)
           -i INITRD       initial ramdisk;  -C CMDLINE  kernel command line
-          -A -H -P -u -w -D -Y   accepted and ignored (nothing to change on KVM here)
+          -A -H -P -u -w -D -Y   accepted and ignored (nothing to change here)
+          --stats --huge-pages --cpuid-hide LIST   as for run
           VMNAME          the VM's name, last: shown in messages
         """;
 }

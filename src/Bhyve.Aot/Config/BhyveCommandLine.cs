@@ -1,3 +1,4 @@
+using Bhyve.Aot.Kvm;
 using Bhyve.Aot.Memory;
 using Bhyve.Aot.Vmm;
 
@@ -10,7 +11,7 @@ public sealed record BhyveInvocation(VmConfig Config, bool Stats);
 /// bhyve's command line, read as bhyve's getopt reads it: single-letter options that may be grouped (`-AHP`), an
 /// option's value either attached (`-c2`) or the next word, options first and the VM name last. bhyve-aot loads the
 /// kernel itself, so `-k`, `-i` and `-C` give the kernel, initrd and command line (where bhyve uses bhyveload or a
-/// boot ROM). Two long switches from `run` are also read: `--stats` and `--huge-pages`.
+/// boot ROM). Three long options from `run` are also read: `--stats`, `--huge-pages` and `--cpuid-hide LIST`.
 /// </summary>
 public static class BhyveCommandLine
 {
@@ -35,9 +36,14 @@ public static class BhyveCommandLine
                 {
                     case "--stats": state.Stats = true; break;
                     case "--huge-pages": state.HugePages = true; break;
+                    case var _ when a.StartsWith("--cpuid-hide=", StringComparison.Ordinal): state.HideCpuid(a["--cpuid-hide=".Length..]); break;
+                    case "--cpuid-hide":
+                        if (++i >= args.Count) throw new ConfigException("--cpuid-hide needs a value (e.g. xsave,avx)");
+                        state.HideCpuid(args[i]);
+                        break;
                     case "--help": return null;
                     default:
-                        throw new ConfigException($"unknown option {a} (the bhyve form takes single-letter options, --stats and --huge-pages; see bhyve-aot --help)");
+                        throw new ConfigException($"unknown option {a} (the bhyve form takes single-letter options, --stats, --huge-pages and --cpuid-hide; see bhyve-aot --help)");
                 }
                 continue;
             }
@@ -91,8 +97,17 @@ public static class BhyveCommandLine
         private string _cmdline = "";
         private int _cpus = 1;
         private ulong _memory = VmConfig.DefaultMemoryBytes;
+        private readonly List<CpuidFeature> _cpuidHide = [];
         public bool Stats;
         public bool HugePages;
+
+        /// <summary>`--cpuid-hide LIST`, repeatable as with `run`.</summary>
+        public void HideCpuid(string list)
+        {
+            var features = CpuidFeature.ParseList(list, out string? error);
+            if (error is not null) throw new ConfigException($"--cpuid-hide: {error}");
+            foreach (var f in features) if (!_cpuidHide.Contains(f)) _cpuidHide.Add(f);
+        }
 
         public void Apply(char letter, string value)
         {
@@ -157,6 +172,7 @@ public static class BhyveCommandLine
                 Cpus = _cpus,
                 MemoryBytes = _memory,
                 HugePages = HugePages,
+                CpuidHide = _cpuidHide.ToArray(),
                 Disks = ordered.Where(s => s.Disk is not null).Select(s => s.Disk!).ToArray(),
                 Nvme = ordered.Where(s => s.Nvme is not null).Select(s => s.Nvme!).ToArray(),
             };

@@ -34,7 +34,7 @@ public sealed class MachineConfigSection
     [JsonPropertyName("mem_size")] public string? MemSize { get; set; }
     /// <summary>Firecracker's values: "None" or "2M" (transparent huge pages here).</summary>
     [JsonPropertyName("huge_pages")] public string? HugePages { get; set; }
-    /// <summary>bhyve-aot's: CPU features hidden from the guest, named as in /proc/cpuinfo (as --cpuid-hide).</summary>
+    /// <summary>CPU features hidden from the guest's CPUID, by /proc/cpuinfo name (`--cpuid-hide`).</summary>
     [JsonPropertyName("cpuid_hide")] public List<string>? CpuidHide { get; set; }
 }
 

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
+using Bhyve.Aot.Kvm;
 using Bhyve.Aot.Vmm;
 
 namespace Bhyve.Aot.Config;
@@ -81,23 +82,16 @@ public static class MachineFileReader
                 "2M" => true,
                 var other => throw new ConfigException($"machine-config.huge_pages \"{other}\": expected \"None\" or \"2M\""),
             },
+            CpuidHide = CpuidHide(m.CpuidHide),
             Disks = (file.Drives ?? []).Select((d, i) => Drive(d, $"drives[{i}]")).ToArray(),
             Nvme = (file.Nvme ?? []).Select((n, i) => Nvme(n, $"nvme[{i}]")).ToArray(),
             HvtBlocks = (file.Hvt?.BlockDevices ?? []).Select((b, i) => Hvt($"hvt.block_devices[{i}]", b.Name, b.PathOnHost, "path_on_host")).ToArray(),
             HvtNets = (file.Hvt?.NetDevices ?? []).Select((n, i) => Hvt($"hvt.net_devices[{i}]", n.Name, n.HostDevName, "host_dev_name")).ToArray(),
             GuestArgs = file.Hvt?.Args?.ToArray() ?? [],
-            CpuidHide = CpuidHide(m.CpuidHide),
         };
         CheckUniqueIds((file.Drives ?? []).Select(d => d.DriveId).Concat((file.Nvme ?? []).Select(n => n.DriveId)));
         config.Validate();
         return config;
-    }
-
-    private static IReadOnlyList<Kvm.CpuidFeature> CpuidHide(List<string>? names)
-    {
-        if (names is null) return [];
-        var features = Kvm.CpuidFeature.ParseList(string.Join(',', names), out string? error);
-        return error is null ? features : throw new ConfigException($"machine-config.cpuid_hide: {error}");
     }
 
     private static ulong Memory(MachineConfigSection m)
@@ -108,6 +102,15 @@ public static class MachineFileReader
         if (m.MemSize is { } text)
             return ByteSize.TryParse(text, out ulong bytes) ? bytes : throw new ConfigException($"machine-config.mem_size \"{text}\" is not a size (e.g. 512M)");
         return VmConfig.DefaultMemoryBytes;
+    }
+
+    private static IReadOnlyList<CpuidFeature> CpuidHide(List<string>? names)
+    {
+        if (names is null) return [];
+        // One name per entry: a comma inside an entry would slip a second name past this list's shape.
+        if (names.FirstOrDefault(n => n.Contains(',')) is { } joined) throw new ConfigException($"machine-config.cpuid_hide \"{joined}\": one feature name per entry");
+        var features = CpuidFeature.ParseList(string.Join(',', names), out string? error);
+        return error is null ? features : throw new ConfigException($"machine-config.cpuid_hide: {error}");
     }
 
     private static DiskConfig Drive(DriveEntry d, string where)

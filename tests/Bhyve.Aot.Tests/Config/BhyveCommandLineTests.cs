@@ -68,6 +68,13 @@ public class BhyveCommandLineTests
     }
 
     [Fact]
+    public void Cpuid_hide_is_read_as_run_reads_it()
+    {
+        var c = Parse("--cpuid-hide", "xsave,cx16", "--cpuid-hide=avx", "--cpuid-hide", "xsave", "-k", "k", "vm").Config;
+        Assert.Equal(["xsave", "cx16", "avx"], c.CpuidHide.Select(f => f.Name));
+    }
+
+    [Fact]
     public void Devices_are_listed_by_slot_whatever_the_order_given()
     {
         var c = Parse("-s", "5,virtio-blk,b.img", "-s", "3,virtio-blk,a.img", "-s", "31,lpc", "-s", "0,hostbridge", "-k", "k", "vm").Config;
@@ -99,6 +106,8 @@ public class BhyveCommandLineTests
     [InlineData(new[] { "-k", "k", "-c" }, "-c needs a value")]
     [InlineData(new[] { "-k", "k", "--frobnicate", "vm" }, "unknown option --frobnicate")]
     [InlineData(new[] { "-k", "k", "-q", "vm" }, "-q: unknown option")]
+    [InlineData(new[] { "-k", "k", "--cpuid-hide", "frob", "vm" }, "--cpuid-hide: unknown CPU feature 'frob'")]
+    [InlineData(new[] { "-k", "k", "--cpuid-hide" }, "--cpuid-hide needs a value")]
     [InlineData(new[] { "-k", "k", "-e", "vm" }, "-e: exiting on unhandled I/O port accesses is not supported")]
     [InlineData(new[] { "-k", "k", "-x", "vm" }, "-x: x2APIC")]
     [InlineData(new[] { "-k", "k", "-a", "vm" }, "-a: xAPIC")]

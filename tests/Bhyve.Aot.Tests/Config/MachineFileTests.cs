@@ -24,7 +24,7 @@ public class MachineFileTests
               // comments and trailing commas are allowed
               "name": "full",
               "boot-source": { "kernel_image_path": "vmlinux", "boot_args": "console=ttyS0", "initrd_path": "initrd.img" },
-              "machine-config": { "vcpu_count": 4, "mem_size_mib": 1024, "huge_pages": "2M" },
+              "machine-config": { "vcpu_count": 4, "mem_size_mib": 1024, "huge_pages": "2M", "cpuid_hide": [ "avx", "xsave" ] },
               "drives": [
                 { "drive_id": "rootfs", "path_on_host": "a.img", "is_root_device": false, "is_read_only": true, "discard": "ignore",
                   "direct": true, "queues": 2, "queue_size": 128, "serial": "S1", "pci_slot": 7 },
@@ -44,6 +44,7 @@ public class MachineFileTests
         var expected = new VmConfig
         {
             Name = "full",
+            CpuidHide = Bhyve.Aot.Kvm.CpuidFeature.ParseList("avx,xsave", out _),
             KernelPath = "vmlinux",
             Cmdline = "console=ttyS0",
             InitrdPath = "initrd.img",
@@ -97,6 +98,9 @@ public class MachineFileTests
     [InlineData("""{ "boot-source": { "kernel_image_path": "k" }, "machine-config": { "mem_size_mib": 64, "mem_size": "64M" } }""", "not both")]
     [InlineData("""{ "boot-source": { "kernel_image_path": "k" }, "machine-config": { "mem_size": "lots" } }""", "machine-config.mem_size \"lots\" is not a size")]
     [InlineData("""{ "boot-source": { "kernel_image_path": "k" }, "machine-config": { "huge_pages": "1G" } }""", "huge_pages \"1G\": expected \"None\" or \"2M\"")]
+    [InlineData("""{ "boot-source": { "kernel_image_path": "k" }, "machine-config": { "cpuid_hide": [ "frob" ] } }""", "machine-config.cpuid_hide: unknown CPU feature 'frob'")]
+    [InlineData("""{ "boot-source": { "kernel_image_path": "k" }, "machine-config": { "cpuid_hide": [ "avx,xsave" ] } }""", "machine-config.cpuid_hide \"avx,xsave\": one feature name per entry")]
+    [InlineData("""{ "boot-source": { "kernel_image_path": "k" }, "machine-config": { "cpuid_hide": "avx" } }""", "machine-config.cpuid_hide: expected a list of strings")]
     [InlineData("""{ "boot-source": { "kernel_image_path": "k" }, "drives": [ { "drive_id": "a" } ] }""", "drives[0].path_on_host is missing")]
     [InlineData("""{ "boot-source": { "kernel_image_path": "k" }, "drives": [ { "path_on_host": "a", "is_root_device": true } ] }""", "drives[0].is_root_device: not supported")]
     [InlineData("""{ "boot-source": { "kernel_image_path": "k" }, "drives": [ { "path_on_host": "a", "discard": "trim" } ] }""", "drives[0].discard \"trim\"")]
@@ -164,6 +168,7 @@ public class MachineFileTests
             Nvme = [new NvmeConfig { RamBytes = 16UL << 20, Dsm = DsmMode.Disable, SectorSize = 4096 }],
             HvtBlocks = [new HvtDeviceConfig("s", "s.img")],
             GuestArgs = ["x"],
+            CpuidHide = Bhyve.Aot.Kvm.CpuidFeature.ParseList("kvmclock", out _),
         };
         string json = MachineFileWriter.Write(config);
         var back = MachineFileReader.Parse(json, "printed");

@@ -20,14 +20,14 @@ public sealed class ThreeFormsTests : IDisposable
     private static readonly string[] BhyveForm =
     [
         "-c", "2", "-m", "512M", "-s", "0,hostbridge", "-s", "2,virtio-blk,disk.img,discard,ser=D1", "-s", "3,nvme,data.img,dsm=enable,sectsz=4096",
-        "-s", "4,nvme,ram=64,maxq=2,qsz=128", "-l", "com1,stdio", "-k", "vmlinux", "-i", "initrd.img", "-C", "console=ttyS0 root=/dev/vda", "myvm",
+        "-s", "4,nvme,ram=64,maxq=2,qsz=128", "-l", "com1,stdio", "-k", "vmlinux", "-i", "initrd.img", "--cpuid-hide", "xsave,cx16", "-C", "console=ttyS0 root=/dev/vda", "myvm",
     ];
 
     private static readonly string[] RunForm =
     [
         "run", "--kernel", "vmlinux", "--initrd", "initrd.img", "--cpus", "2", "--memory", "512M", "--cmdline", "console=ttyS0 root=/dev/vda",
         "--disk", "path=disk.img,discard=unmap,serial=D1,slot=2", "--nvme", "path=data.img,dsm=enable,sector-size=4096,slot=3",
-        "--nvme", "ram=64M,queues=2,queue-size=128,slot=4", "--name", "myvm",
+        "--nvme", "ram=64M,queues=2,queue-size=128,slot=4", "--name", "myvm", "--cpuid-hide", "xsave", "--cpuid-hide", "cx16",
     ];
 
     private const string FileForm =
@@ -35,7 +35,7 @@ public sealed class ThreeFormsTests : IDisposable
         {
           "name": "myvm",
           "boot-source": { "kernel_image_path": "vmlinux", "initrd_path": "initrd.img", "boot_args": "console=ttyS0 root=/dev/vda" },
-          "machine-config": { "vcpu_count": 2, "mem_size_mib": 512 },
+          "machine-config": { "vcpu_count": 2, "mem_size_mib": 512, "cpuid_hide": [ "xsave", "cx16" ] },
           "drives": [ { "drive_id": "root", "path_on_host": "disk.img", "discard": "unmap", "serial": "D1", "pci_slot": 2 } ],
           "nvme": [
             { "path_on_host": "data.img", "dsm": "enable", "sector_size": 4096, "pci_slot": 3 },
@@ -58,6 +58,7 @@ public sealed class ThreeFormsTests : IDisposable
         Assert.Equal([2], fromBhyve.Disks.Select(d => d.PciSlot!.Value));
         Assert.Equal([3, 4], fromBhyve.Nvme.Select(d => d.PciSlot!.Value));
         Assert.Equal(64UL << 20, fromBhyve.Nvme[1].RamBytes);
+        Assert.Equal(["xsave", "cx16"], fromBhyve.CpuidHide.Select(f => f.Name));
     }
 
     [Fact]

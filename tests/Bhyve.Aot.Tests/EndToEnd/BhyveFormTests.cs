@@ -1,3 +1,4 @@
+using Bhyve.Aot.Devices.Nvme;
 using Bhyve.Aot.Tests.Support;
 using Xunit;
 
@@ -90,6 +91,29 @@ public sealed class BhyveFormTests : IDisposable
         foreach (string check in new[] { "ro_read", "ro_write", "ro_expect" })
             Assert.True(output.Ok.Contains(check), $"check {check} did not pass:\n{r}");
         Assert.Equal(bytes, File.ReadAllBytes(image));
+    }
+
+    /// <summary>The issue's command line, made runnable: a virtio-blk disk in slot 2 and an NVMe controller in slot 3.</summary>
+    [Fact]
+    public async Task Nvme_selftest_passes_on_the_issue_command_line_with_each_device_in_its_slot()
+    {
+        Repo.RequireKvm();
+        string disk = Path.Combine(_dir, "disk.img"), data = Path.Combine(_dir, "data.img");
+        var r = await ProcessRunner.RunAsync(Repo.Binary,
+        [
+            "-c", "2", "-m", "128M", "-s", "0,hostbridge", "-s", $"2,virtio-blk,{disk},size=16M,create,discard",
+            "-s", $"3,nvme,{data},size=64M,create,dsm=enable,ser=bhyve-form,maxq=4,qsz=256", "-l", "com1,stdio",
+            "-k", Repo.Guest("nvme-selftest.elf"), "-C", "expect_sn=bhyve-form", "--stats", "nvmevm",
+        ], Timeout);
+
+        var output = new BlkSelftestOutput(r.Stdout);
+        Assert.True(r.ExitCode == 1, r.ToString());
+        Assert.True(output.Failures.Count == 0 && output.Passed > 0 && output.Failed == 0, r.ToString());
+        NvmeSelftestTests.AssertPassed(r, output, NvmeSelftestTests.WriteChecks);
+        Assert.Contains("info: pci 00:02.0 1af4:1042", r.Stdout);
+        Assert.Contains($"info: pci 00:03.0 {NvmeController.Vendor:x4}:{NvmeController.Device:x4}", r.Stdout);
+        Assert.Empty(output.Verify(data));
+        Assert.Contains("bhyve-aot: nvmevm: nvme:", r.Stderr);
     }
 
     [Fact]

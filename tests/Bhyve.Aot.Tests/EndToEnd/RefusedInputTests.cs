@@ -55,6 +55,11 @@ public sealed class RefusedInputTests : IDisposable
     public Task ELF32_is_refused() =>
         AssertRefused("ELFCLASS64", "run", "--kernel", WriteFile("i386.elf", ElfBuilder.Elf32Executable()));
 
+    // An ELF without notes is not refused: it is entered the Linux 64-bit way (KernelKind.LinuxElf).
+    [Fact]
+    public Task Image_that_is_neither_ELF_nor_bzImage_is_refused() =>
+        AssertRefused("unknown kernel image kind", "run", "--kernel", WriteFile("zeros.img", new byte[8192]));
+
     [Fact]
     public Task Plain_ELF_whose_entry_is_not_in_its_text_is_refused()
     {

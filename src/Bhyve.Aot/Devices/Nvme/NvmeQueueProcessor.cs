@@ -155,8 +155,8 @@ internal sealed unsafe partial class NvmeQueueProcessor
             if (sq is null) continue;
             RefreshSqTail(sq);
             if (_shutdownRequested) continue;
-            Fetch(sq);
-            more |= sq.HasWork && (q == 0 || _engine.InFlight < _engine.Capacity);
+            // Work that waits for backend room is not "more": the engine's completion eventfd wakes us for it.
+            more |= !Fetch(sq) && sq.HasWork;
         }
         if (_shutdownRequested) Shutdown();
         _engine.Submit();
@@ -212,8 +212,11 @@ internal sealed unsafe partial class NvmeQueueProcessor
         if (value < cq.Size) cq.Head = (ushort)value;
     }
 
-    /// <summary>Fetches at most one queue's worth of commands (a driver that keeps adding cannot keep us here).</summary>
-    private void Fetch(SubmissionQueue sq)
+    /// <summary>
+    /// Fetches at most one queue's worth of commands (a driver that keeps adding cannot keep us here). Returns true
+    /// when it stopped because the backend had no room for the next command.
+    /// </summary>
+    private bool Fetch(SubmissionQueue sq)
     {
         int budget = sq.Size;
         while (sq.HasWork && budget-- > 0)
@@ -223,7 +226,7 @@ internal sealed unsafe partial class NvmeQueueProcessor
             if (sq.Id != 0 && _engine.Capacity - _engine.InFlight < EngineOpsNeeded(command))
             {
                 Counters.BackendFull++;
-                return;
+                return true;
             }
             sq.Head = (ushort)((head + 1) % sq.Size);
             int slot = sq.Allocate();
@@ -240,10 +243,11 @@ internal sealed unsafe partial class NvmeQueueProcessor
                 sq.Head = head;
                 sq.Release(slot);
                 Counters.BackendFull++;
-                return;
+                return true;
             }
             else Counters.IoCommands++;
         }
+        return false;
     }
 
     private void Reap()
