@@ -28,7 +28,9 @@ public sealed partial class Machine
         if (config.Cpus != 1) throw new ConfigException($"--cpus {config.Cpus}: a Solo5 hvt unikernel runs on one vCPU");
         if (HvtLayout.CheckRamSize(config.MemoryBytes) is { } ramProblem) throw new ConfigException($"--memory {ByteSize.Format(config.MemoryBytes)}: {ramProblem}");
         if (config.Cmdline.Length > 0) throw new ConfigException("--cmdline: a Solo5 hvt unikernel takes its arguments after --");
-        if (config.Disks.Count > 0) throw new ConfigException("--disk: a Solo5 hvt unikernel has no PCI; attach block devices by manifest name with --block-device NAME=PATH");
+        if (config.Disks.Count > 0 || config.Nvme.Count > 0)
+            throw new ConfigException($"{(config.Disks.Count > 0 ? "--disk" : "--nvme")}: a Solo5 hvt unikernel has no PCI; attach block devices by manifest name with --block-device NAME=PATH");
+        if (config.InitrdPath is not null) throw new ConfigException("--initrd: a Solo5 hvt unikernel takes no initial ramdisk");
         var image = HvtImage.Validate(elf, file, config.MemoryBytes);
         string cmdline = HvtLoader.JoinArguments(config.GuestArgs);
         var (blocks, nets) = AttachHvtDevices(image.Manifest, config);

@@ -130,6 +130,8 @@ public sealed class HvtGuestTests : IDisposable
     [InlineData(new[] { "--memory", "2G" }, "at most 1024 MiB")]
     [InlineData(new[] { "--cpus", "2" }, "runs on one vCPU")]
     [InlineData(new[] { "--cmdline", "x" }, "takes its arguments after --")]
+    [InlineData(new[] { "--disk", "path=/dev/null" }, "--disk: a Solo5 hvt unikernel has no PCI")]
+    [InlineData(new[] { "--nvme", "ram=1M" }, "--nvme: a Solo5 hvt unikernel has no PCI")]
     public async Task Options_an_hvt_guest_cannot_take_are_refused(string[] options, string message)
     {
         var r = await ProcessRunner.RunBhyveAsync(["run", "--kernel", Repo.Guest("hvt-hello.elf"), .. options]);

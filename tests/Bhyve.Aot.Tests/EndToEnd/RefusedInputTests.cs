@@ -61,6 +61,16 @@ public sealed class RefusedInputTests : IDisposable
         AssertRefused("unknown kernel image kind", "run", "--kernel", WriteFile("zeros.img", new byte[8192]));
 
     [Fact]
+    public Task Plain_ELF_whose_entry_is_not_in_its_text_is_refused()
+    {
+        // Without a PVH note an ELF is entered the Linux 64-bit way (Linux64GuestTests); its entry must still be code.
+        var b = ElfBuilder.Bootable();
+        b.Segments.RemoveAll(s => s.Type == ElfBuilder.PtNote);
+        b.Entry = ElfBuilder.KernelBase + 0x1000;
+        return AssertRefused("entry point 0x101000 is not a physical address inside an executable loaded segment", "run", "--kernel", WriteFile("nopvh.elf", b.Build()));
+    }
+
+    [Fact]
     public Task ELF_with_a_segment_beyond_RAM_is_refused()
     {
         var b = ElfBuilder.Bootable();

@@ -107,7 +107,7 @@ public sealed unsafe class HvtHypercalls : IBusDevice
         // struct hvt_hc_poll { u64 timeout_nsecs; u64 ready_set (out); int ret (out); }
         if (!Out(gpa, 24, HvtHypercall.Poll, out byte* p)) return;
         ulong timeout = *(ulong*)p;
-        int ms = (int)Math.Min((timeout + 999_999) / 1_000_000, int.MaxValue);
+        int ms = TimeoutMilliseconds(timeout);
         int n = _netHandles.Length;
         PollFd* fds = stackalloc PollFd[Math.Max(n, 1)];
         for (int i = 0; i < n; i++) fds[i] = new PollFd { Fd = _nets[_netHandles[i]]!.Fd, Events = PollFd.PollIn };
@@ -119,6 +119,10 @@ public sealed unsafe class HvtHypercalls : IBusDevice
         *(ulong*)(p + 8) = ready;
         *(int*)(p + 16) = rc < 0 ? 0 : rc;   // EINTR is a wakeup with nothing ready, as a timeout
     }
+
+    /// <summary>poll(2)'s timeout for a guest's nanoseconds: rounded up, so a short wait never becomes a busy spin; capped, never wrapped.</summary>
+    internal static int TimeoutMilliseconds(ulong nanoseconds) =>
+        (int)Math.Min(nanoseconds / 1_000_000 + (nanoseconds % 1_000_000 != 0 ? 1UL : 0), int.MaxValue);
 
     private void Block(ulong gpa, bool write)
     {

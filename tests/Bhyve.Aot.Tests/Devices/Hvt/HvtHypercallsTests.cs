@@ -117,6 +117,15 @@ public sealed unsafe class HvtHypercallsTests : IDisposable
         Assert.Equal(0, _ram.Memory.Read<int>(Struct + 16));
     }
 
+    [Theory]
+    [InlineData(0UL, 0)]
+    [InlineData(1UL, 1)]
+    [InlineData(1_000_000UL, 1)]
+    [InlineData(1_000_001UL, 2)]
+    [InlineData(ulong.MaxValue, int.MaxValue)]   // "forever" stays forever, not a wrapped short wait
+    public void Poll_timeouts_round_up_to_milliseconds_and_saturate(ulong ns, int ms) =>
+        Assert.Equal(ms, HvtHypercalls.TimeoutMilliseconds(ns));
+
     private void BlockCall(bool write, ulong handle, ulong offset, ulong data, ulong length)
     {
         W64(Struct, handle);
