@@ -3,6 +3,7 @@
 #include "rt.h"
 #include "pci.h"
 #include "virtio_blk.h"
+#include "disk_model.h"
 
 #define MiB (1024ull * 1024)
 #define BUFSZ (1024 * 1024)
@@ -48,96 +49,6 @@ static const char *st_name(int st)
 	case VBLK_ERR_BUSY: return "driver: ring full";
 	default: return "unknown status";
 	}
-}
-
-/* ---------------------------------------------------------------- */
-/* pattern and disk model                                            */
-
-static inline uint8_t pat(uint64_t o, int k)
-{
-	return (uint8_t)((o * 7 + (o >> 9) * 13 + (uint64_t)k * 29) ^ 0xA5);
-}
-
-static void fill_pat(uint8_t *buf, uint64_t off, uint64_t len, int k)
-{
-	for (uint64_t i = 0; i < len; i++)
-		buf[i] = pat(off + i, k);
-}
-
-#define TAG_ZERO    (-1)
-#define TAG_UNKNOWN (-2)
-struct region { uint64_t off, len; int tag; };
-static struct region model[256];
-static int nmodel;
-
-/* What the disk should hold from now on in [off, off+len). */
-static void model_set(uint64_t off, uint64_t len, int tag)
-{
-	struct region out[256];
-	int n = 0;
-	uint64_t end = off + len;
-
-	for (int i = 0; i < nmodel; i++) {
-		struct region r = model[i];
-		uint64_t rend = r.off + r.len;
-		if (rend <= off || r.off >= end) {
-			out[n++] = r;
-			continue;
-		}
-		if (r.off < off)
-			out[n++] = (struct region){ r.off, off - r.off, r.tag };
-		if (rend > end)
-			out[n++] = (struct region){ end, rend - end, r.tag };
-	}
-	if (tag != TAG_UNKNOWN)
-		out[n++] = (struct region){ off, len, tag };
-	/* sort (insertion) and merge neighbours with the same tag */
-	for (int i = 1; i < n; i++) {
-		struct region t = out[i];
-		int j = i - 1;
-		while (j >= 0 && out[j].off > t.off) {
-			out[j + 1] = out[j];
-			j--;
-		}
-		out[j + 1] = t;
-	}
-	nmodel = 0;
-	for (int i = 0; i < n && nmodel < 256; i++) {
-		if (nmodel && model[nmodel - 1].tag == out[i].tag &&
-		    model[nmodel - 1].off + model[nmodel - 1].len == out[i].off)
-			model[nmodel - 1].len += out[i].len;
-		else
-			model[nmodel++] = out[i];
-	}
-}
-
-/* Compares buf (disk bytes [off, off+len)) with the model.  Returns 1 if
- * it matches; else 0 and fills a description of the first mismatch. */
-static int model_check(uint64_t off, const uint8_t *buf, uint64_t len, char *why, int whylen)
-{
-	uint64_t end = off + len;
-	for (int i = 0; i < nmodel; i++) {
-		const struct region *r = &model[i];
-		uint64_t a = r->off > off ? r->off : off;
-		uint64_t z = r->off + r->len < end ? r->off + r->len : end;
-		for (uint64_t o = a; o < z; o++) {
-			uint8_t want = r->tag == TAG_ZERO ? 0 : pat(o, r->tag);
-			uint8_t got = buf[o - off];
-			if (got != want) {
-				uint64_t bad = 0;
-				for (uint64_t p = o; p < z; p++)
-					bad += buf[p - off] != (r->tag == TAG_ZERO ? 0 : pat(p, r->tag));
-				snprintf(why, (size_t)whylen,
-					 "disk byte %llu: got 0x%02x want 0x%02x (%s), %llu bad bytes in [%llu,+%llu)",
-					 (unsigned long long)o, got, want,
-					 r->tag == TAG_ZERO ? "zero" : "pattern",
-					 (unsigned long long)bad, (unsigned long long)a,
-					 (unsigned long long)(z - a));
-				return 0;
-			}
-		}
-	}
-	return 1;
 }
 
 /* ---------------------------------------------------------------- */
@@ -192,11 +103,11 @@ static int write_pat(uint64_t off, uint64_t len, int k)
 {
 	while (len) {
 		uint64_t n = len < BUFSZ ? len : BUFSZ;
-		fill_pat(wbuf, off, n, k);
+		dm_fill(wbuf, off, n, k);
 		int st = io(1, off, wbuf, n, 0);
 		if (st)
 			return st;
-		model_set(off, n, k);
+		dm_set(off, n, k);
 		off += n;
 		len -= n;
 	}
@@ -216,7 +127,7 @@ static int read_check(const char *name, uint64_t off, uint64_t len)
 			     (unsigned long long)n, st, st_name(st));
 			return 0;
 		}
-		if (!model_check(off, rbuf, n, why, sizeof(why))) {
+		if (!dm_check(off, rbuf, n, why, sizeof(why))) {
 			fail(name, "%s", why);
 			return 0;
 		}
@@ -279,14 +190,14 @@ static void check_write_read(void)
 			off = disk_bytes - bs;                      /* very last block */
 			len = bs;
 		}
-		fill_pat(wbuf, off, len, k);
+		dm_fill(wbuf, off, len, k);
 		int st = io(1, off, wbuf, len, 0);
 		if (st) {
 			fail(name, "write %llu+%llu: status %d (%s)", (unsigned long long)off,
 			     (unsigned long long)len, st, st_name(st));
 			return;
 		}
-		model_set(off, len, k);
+		dm_set(off, len, k);
 		memset(rbuf, 0x5A, len);
 		st = io(0, off, rbuf, len, 0);
 		if (st) {
@@ -294,7 +205,7 @@ static void check_write_read(void)
 			     (unsigned long long)len, st, st_name(st));
 			return;
 		}
-		if (!model_check(off, rbuf, len, why, sizeof(why))) {
+		if (!dm_check(off, rbuf, len, why, sizeof(why))) {
 			fail(name, "%s", why);
 			return;
 		}
@@ -320,7 +231,7 @@ static int multi_seg_rw(const char *name, uint64_t off, const uint32_t *wsz, int
 	o = off;
 	for (int i = 0; i < wn; i++) {
 		uint8_t *p = wbuf + total + gap;
-		fill_pat(p, o, wsz[i], k);
+		dm_fill(p, o, wsz[i], k);
 		r->seg[i].addr = p;
 		r->seg[i].len = wsz[i];
 		total += wsz[i];
@@ -333,7 +244,7 @@ static int multi_seg_rw(const char *name, uint64_t off, const uint32_t *wsz, int
 		fail(name, "write of %d segments: status %d (%s)", wn, st, st_name(st));
 		return 0;
 	}
-	model_set(off, total, k);
+	dm_set(off, total, k);
 
 	memset(rbuf, 0x5A, BUFSZ);
 	memset(r, 0, sizeof(*r));
@@ -366,7 +277,7 @@ static int multi_seg_rw(const char *name, uint64_t off, const uint32_t *wsz, int
 		c += rsz[i];
 		gap += 40 + 8 * (uint64_t)i;
 	}
-	if (!model_check(off, wbuf, rt, why, sizeof(why))) {
+	if (!dm_check(off, wbuf, rt, why, sizeof(why))) {
 		fail(name, "%s", why);
 		return 0;
 	}
@@ -474,7 +385,7 @@ static void check_inflight(void)
 			/* reads go out as one batch with a single kick */
 			r->flags = (!write && i != n - 1) ? VBLK_REQ_NO_KICK : 0;
 			if (write)
-				fill_pat(pool + (uint64_t)i * slot, off, len, 4);
+				dm_fill(pool + (uint64_t)i * slot, off, len, 4);
 			else
 				memset(pool + (uint64_t)i * slot, 0x5A, len);
 			int st = vblk_submit(B, r);
@@ -483,7 +394,7 @@ static void check_inflight(void)
 				return;
 			}
 			if (write)
-				model_set(off, len, 4);
+				dm_set(off, len, 4);
 			off += len + 8 * (uint64_t)bs;              /* leave holes */
 		}
 		if (vblk_inflight(B) != n) {
@@ -519,7 +430,7 @@ static void check_inflight(void)
 					return;
 				}
 			}
-			if (!write && !model_check(r->sector * 512, r->seg[0].addr, r->seg[0].len, why, sizeof(why))) {
+			if (!write && !dm_check(r->sector * 512, r->seg[0].addr, r->seg[0].len, why, sizeof(why))) {
 				fail(name, "request %d: %s", id, why);
 				return;
 			}
@@ -576,7 +487,7 @@ static void check_ring_wrap(void)
 			     r->status, st_name(r->status));
 			return;
 		}
-		if (!model_check(r->sector * 512, r->seg[0].addr, bs, why, sizeof(why))) {
+		if (!dm_check(r->sector * 512, r->seg[0].addr, bs, why, sizeof(why))) {
 			fail(name, "request #%lu: %s", (unsigned long)(uintptr_t)r->cookie, why);
 			return;
 		}
@@ -643,7 +554,7 @@ static void check_discard(void)
 		n1 = rdown((uint64_t)B->max_discard_sectors * 512, a);
 	struct virtio_blk_dwz_seg s1 = { r1 / 512, (uint32_t)(n1 / 512), 0 };
 	struct virtio_blk_dwz_seg s2 = { r2 / 512, (uint32_t)(n2 / 512), 0 };
-	int tag = discard_zeroes ? TAG_ZERO : TAG_UNKNOWN;
+	int tag = discard_zeroes ? DM_ZERO : DM_UNKNOWN;
 
 	st = dwz(VIRTIO_BLK_T_DISCARD, &s1, 1);
 	if (st != VIRTIO_BLK_S_OK) {
@@ -651,14 +562,14 @@ static void check_discard(void)
 		     (unsigned long long)n1, st, st_name(st));
 		return;
 	}
-	model_set(r1, n1, tag);
+	dm_set(r1, n1, tag);
 	st = dwz(VIRTIO_BLK_T_DISCARD, &s2, 1);
 	if (st != VIRTIO_BLK_S_OK) {
 		fail(name, "discard %llu+%llu: status %d (%s)", (unsigned long long)r2,
 		     (unsigned long long)n2, st, st_name(st));
 		return;
 	}
-	model_set(r2, n2, tag);
+	dm_set(r2, n2, tag);
 	if (!read_check(name, base, len))
 		return;
 	printf("info: discard alignment %llu bytes, %s\n", (unsigned long long)a,
@@ -673,8 +584,8 @@ static void check_discard(void)
 		if (st != VIRTIO_BLK_S_OK) {
 			fail("discard_multi_seg", "status %d (%s)", st, st_name(st));
 		} else {
-			model_set(r3, a, tag);
-			model_set(r4, a, tag);
+			dm_set(r3, a, tag);
+			dm_set(r4, a, tag);
 			if (read_check("discard_multi_seg", base, len))
 				ok("discard_multi_seg");
 		}
@@ -723,7 +634,7 @@ static void check_write_zeroes(void)
 			     (unsigned long long)zl, st, st_name(st));
 			return;
 		}
-		model_set(z[i].off, zl, TAG_ZERO);
+		dm_set(z[i].off, zl, DM_ZERO);
 		if (i == 1) {
 			if (!read_check(name, base, len))
 				return;
@@ -757,7 +668,7 @@ static void check_past_end(int rw)
 		return;
 	}
 	if (rw) {
-		fill_pat(wbuf, (cap - spb) * 512, 2 * bs, 7);
+		dm_fill(wbuf, (cap - spb) * 512, 2 * bs, 7);
 		st = vblk_rw(B, 1, cap - spb, wbuf, 2 * bs);
 		if (st != VIRTIO_BLK_S_IOERR) {
 			fail(name, "write straddling the end: status %d (%s), expected IOERR", st, st_name(st));
@@ -817,7 +728,7 @@ static void check_read_only(void)
 
 	st = io(0, 0, rbuf, bs, 0);
 	memcpy(before, rbuf, 512);
-	fill_pat(wbuf, 0, bs, 7);
+	dm_fill(wbuf, 0, bs, 7);
 	st = vblk_rw(B, 1, 0, wbuf, bs);
 	if (st != VIRTIO_BLK_S_IOERR) {
 		fail("ro_write", "write: status %d (%s), expected IOERR", st, st_name(st));
@@ -851,7 +762,7 @@ static void check_read_only(void)
 		uint64_t len = rdown(cmdline_get_ulong("ro_expect_len", 1 * MiB), bs);
 		if (len > disk_bytes)
 			len = rdown(disk_bytes, bs);
-		model_set(0, len, (int)k);
+		dm_set(0, len, (int)k);
 		if (read_check("ro_expect", 0, len))
 			ok("ro_expect");
 	}
@@ -859,9 +770,13 @@ static void check_read_only(void)
 
 static void final_verify(void)
 {
-	for (int i = 0; i < nmodel; i++)
-		if (!read_check("final_verify", model[i].off, model[i].len))
+	for (int i = 0; i < dm_count(); i++) {
+		uint64_t off, len;
+		int tag;
+		dm_region(i, &off, &len, &tag);
+		if (!read_check("final_verify", off, len))
 			return;
+	}
 	ok("final_verify");
 }
 
@@ -950,14 +865,7 @@ int guest_main(const struct hvm_start_info *si)
 	}
 	if (!B->broken)
 		final_verify();
-	for (int i = 0; i < nmodel; i++) {
-		if (model[i].tag == TAG_ZERO)
-			printf("zero: %llu %llu\n", (unsigned long long)model[i].off,
-			       (unsigned long long)model[i].len);
-		else
-			printf("layout: %llu %llu %d\n", (unsigned long long)model[i].off,
-			       (unsigned long long)model[i].len, model[i].tag);
-	}
+	dm_print();
 out:
 	printf("blk-selftest: %d passed, %d failed\n", npass, nfail);
 	return nfail ? 1 : 0;
