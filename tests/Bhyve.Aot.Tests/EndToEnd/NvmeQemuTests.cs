@@ -14,26 +14,10 @@ public sealed class NvmeQemuTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    private static string Qemu()
-    {
-        foreach (string dir in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries))
-        {
-            string path = Path.Combine(dir, "qemu-system-x86_64");
-            if (File.Exists(path)) return path;
-        }
-        throw new FileNotFoundException("qemu-system-x86_64 is not on PATH: run `make test` (its deps-test step installs qemu-system-x86)");
-    }
-
     private static async Task<(ProcessResult Run, BlkSelftestOutput Output)> Selftest(string cmdline, string drive, string device)
     {
-        string qemu = Qemu();
-        string kernel = Repo.Guest("nvme-selftest.elf");
-        Repo.RequireKvm();
-        var r = await ProcessRunner.RunAsync(qemu,
+        var r = await Qemu.RunAsync(Repo.Guest("nvme-selftest.elf"), cmdline, "128M", pcie: true,
         [
-            "-M", "microvm,pcie=on", "-enable-kvm", "-cpu", "kvm64", "-m", "128M", "-nodefaults", "-no-user-config",
-            "-nographic", "-serial", "stdio", "-device", "isa-debug-exit,iobase=0x501,iosize=1", "-no-reboot",
-            "-kernel", kernel, "-append", cmdline,
             "-drive", $"id=n0,{drive},format=raw,if=none,aio=io_uring,cache=none",
             "-device", $"nvme,serial=bhyve-qemu,drive=n0{device}",
         ], TimeSpan.FromSeconds(180));

@@ -13,30 +13,14 @@ public sealed class VirtioBlkQemuTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    private static string Qemu()
-    {
-        foreach (string dir in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries))
-        {
-            string path = Path.Combine(dir, "qemu-system-x86_64");
-            if (File.Exists(path)) return path;
-        }
-        throw new FileNotFoundException("qemu-system-x86_64 is not on PATH: run `make test` (its deps-test step installs qemu-system-x86)");
-    }
-
     [Fact]
     public async Task Selftest_passes_on_QEMU_microvm_and_leaves_the_printed_layout()
     {
-        string qemu = Qemu();
-        string kernel = Repo.Guest("blk-selftest.elf");
-        Repo.RequireKvm();
         string image = Path.Combine(_dir, "disk.img");
         using (var f = File.Create(image)) f.SetLength(64L << 20);
 
-        var r = await ProcessRunner.RunAsync(qemu,
+        var r = await Qemu.RunAsync(Repo.Guest("blk-selftest.elf"), "discard_zeroes=1", "128M", pcie: true,
         [
-            "-M", "microvm,pcie=on", "-enable-kvm", "-cpu", "kvm64", "-m", "128M", "-nodefaults", "-no-user-config",
-            "-nographic", "-serial", "stdio", "-device", "isa-debug-exit,iobase=0x501,iosize=1", "-no-reboot",
-            "-kernel", kernel, "-append", "discard_zeroes=1",
             "-drive", $"id=d0,file={image},format=raw,if=none,discard=unmap,aio=io_uring,cache=none",
             "-device", "virtio-blk-pci,drive=d0,disable-legacy=on,serial=bhyve-test",
         ], TimeSpan.FromSeconds(180));
