@@ -161,16 +161,7 @@ public sealed record BhyveSlot(int Slot, BhyveEmulation Emulation, DiskConfig? D
                     break;
                 case "ser": c = c with { Serial = o.Serial(20) }; break;
                 case "dsm":
-                    c = c with
-                    {
-                        Dsm = o.Text() switch
-                        {
-                            "auto" => DsmMode.Auto,
-                            "enable" => DsmMode.Enable,
-                            "disable" => DsmMode.Disable,
-                            _ => throw o.Error("expected auto, enable or disable"),
-                        },
-                    };
+                    c = c with { Dsm = NvmeConfig.ParseDsm(o) };
                     break;
                 case "ro": c = c with { ReadOnly = o.Flag() }; break;
                 case "nocache": c = c with { Direct = o.Flag() }; break;

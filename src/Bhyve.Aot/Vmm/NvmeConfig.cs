@@ -43,6 +43,15 @@ public sealed record NvmeConfig
     /// <summary>What to call this namespace's backing store in messages.</summary>
     public string Describe() => Path ?? $"ram={ByteSize.Format(RamBytes)}";
 
+    /// <summary>The value of a `dsm=` key, in both the --nvme and the bhyve `-s N,nvme` forms.</summary>
+    public static DsmMode ParseDsm(DeviceOptions o) => o.Text() switch
+    {
+        "auto" => DsmMode.Auto,
+        "enable" => DsmMode.Enable,
+        "disable" => DsmMode.Disable,
+        _ => throw o.Error("expected auto, enable or disable"),
+    };
+
     /// <summary>Parses the comma-separated form; throws ConfigException naming the bad key.</summary>
     public static NvmeConfig Parse(string text)
     {
@@ -57,16 +66,7 @@ public sealed record NvmeConfig
                 case "ram": c = c with { RamBytes = o.Size(4096) }; break;
                 case "readonly" or "ro": c = c with { ReadOnly = o.Flag() }; break;
                 case "dsm":
-                    c = c with
-                    {
-                        Dsm = o.Text() switch
-                        {
-                            "auto" => DsmMode.Auto,
-                            "enable" => DsmMode.Enable,
-                            "disable" => DsmMode.Disable,
-                            _ => throw o.Error("expected auto, enable or disable"),
-                        },
-                    };
+                    c = c with { Dsm = ParseDsm(o) };
                     break;
                 case "queues": c = c with { Queues = o.Number(1, MaxQueues) }; break;
                 case "queue-size": c = c with { QueueSize = o.Number(2, MaxQueueSize) }; break;
