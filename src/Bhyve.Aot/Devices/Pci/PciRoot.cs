@@ -26,15 +26,6 @@ public sealed class PciRoot(IoBus mmio)
         _slots[slot] = device;
     }
 
-    // Kept only so that code written before slots were configurable fails to build with directions, rather than
-    // silently ignoring `-s N,...` and `slot=N`; remove once every branch has moved to PciSlots.Assign.
-    [Obsolete("Place configured devices in the slot PciSlots.Assign(config) gives them (in Machine.AttachPci: slots.Disks[i], slots.Nvme[i]), so that -s N and slot=N are honoured", error: true)]
-    public int FreeSlot()
-    {
-        for (int i = 1; i < SlotCount; i++) if (_slots[i] is null) return i;
-        throw new InvalidOperationException("no free PCI slot");
-    }
-
     private ulong AllocateBar(PciBar bar)
     {
         ulong address = (_nextMmio + bar.Size - 1) & ~(bar.Size - 1);
