@@ -72,6 +72,23 @@ public sealed unsafe class Vcpu : IDisposable
             if (Libc.Ioctl(_fd, KvmIoctl.SetSregs, p) < 0) throw new KvmException("KVM_SET_SREGS", Libc.LastErrno);
     }
 
+    /// <summary>
+    /// KVM_SET_MSRS for one MSR, as the host (firmware) writes it. False when KVM declined the value (its nmsrs
+    /// result is the count it set); the caller decides whether that matters.
+    /// </summary>
+    // SAFETY: the kvm_msrs header (nmsrs, pad) and its one kvm_msr_entry (index, reserved, data) live in a
+    // 24-byte stack buffer that outlives the ioctl; KVM reads exactly nmsrs = 1 entry from it.
+    internal bool TrySetMsr(uint index, ulong value)
+    {
+        byte* buffer = stackalloc byte[24];
+        *(uint*)buffer = 1;
+        *(uint*)(buffer + 4) = 0;
+        *(uint*)(buffer + 8) = index;
+        *(uint*)(buffer + 12) = 0;
+        *(ulong*)(buffer + 16) = value;
+        return Libc.Ioctl(_fd, KvmIoctl.SetMsrs, buffer) == 1;
+    }
+
     internal void SetCpuid(ReadOnlySpan<KvmCpuidEntry2> entries)
     {
         int bytes = 8 + entries.Length * sizeof(KvmCpuidEntry2);

@@ -115,6 +115,7 @@ public sealed partial class Machine : IVmLifecycle
         {
             var vcpu = _vm.CreateVcpu(i);
             vcpu.SetCpuid(CpuidPolicy.Apply(supported, i, _config.Cpus, _config.CpuidHide));
+            foreach (var (msr, value) in BootMsrs.For(supported)) vcpu.TrySetMsr(msr, value);
             lock (_vcpus) _vcpus.Add(vcpu);
             _loops.Add(new VcpuLoop(vcpu, Ports, Mmio, this));
         }
