@@ -263,7 +263,7 @@ internal sealed unsafe partial class NvmeQueueProcessor
                 if (tag == ShutdownFlushTag)
                 {
                     _shutdownDone = true;
-                    _owner.ShutdownComplete();
+                    _owner.ShutdownComplete(_completions[i].Result);
                     continue;
                 }
                 var sq = _sqs[(int)(tag >> 16)]!; // an SQ with commands in flight is never removed
@@ -346,8 +346,9 @@ internal sealed unsafe partial class NvmeQueueProcessor
         _flushIssued = true;
         if (!_engine.TryFlush(ShutdownFlushTag))
         {
+            // Unreachable with nothing in flight; if it happens the flush did not run, which is a failure.
             _shutdownDone = true;
-            _owner.ShutdownComplete();
+            _owner.ShutdownComplete(-Libc.EAGAIN);
         }
     }
 
