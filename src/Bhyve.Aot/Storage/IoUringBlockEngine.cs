@@ -53,11 +53,22 @@ public sealed unsafe class IoUringBlockEngine : IBlockEngine
     private readonly int _maxSegments;
     private readonly BounceBufferPool? _bounce;
 
-    public IoUringBlockEngine(BlockFile file, BlockEngineOptions options)
+    /// <summary>
+    /// What the ring is restricted to (IORING_REGISTER_RESTRICTIONS): NOP (rejected requests), READV, WRITEV, FSYNC and
+    /// FALLOCATE, each with IOSQE_FIXED_FILE (so only the registered backing file), and no register operation.
+    /// A hijacked VMM cannot turn the ring into openat/connect/splice on other files; on kernels before 5.10 the
+    /// ring runs unrestricted (Restricted is false, `check` is unaffected).
+    /// </summary>
+    internal static ReadOnlySpan<IoUringOp> RingOpcodes => [IoUringOp.Nop, IoUringOp.Readv, IoUringOp.Writev, IoUringOp.Fsync, IoUringOp.Fallocate];
+
+    public IoUringBlockEngine(BlockFile file, BlockEngineOptions options) : this(file, options, 0) { }
+
+    /// <param name="simulateUnsupportedSetup">IORING_SETUP_* flags to treat as unknown (tests of the fallback).</param>
+    internal IoUringBlockEngine(BlockFile file, BlockEngineOptions options, uint simulateUnsupportedSetup)
     {
         if (options.QueueDepth <= 0 || options.MaxSegments <= 0) throw new ArgumentOutOfRangeException(nameof(options));
         _file = file;
-        _ring = new IoUringRing((uint)options.QueueDepth, 2 * (uint)options.QueueDepth);
+        _ring = new IoUringRing((uint)options.QueueDepth, 2 * (uint)options.QueueDepth, startDisabled: true, simulateUnsupportedSetup);
         try
         {
             if (_ring.SqEntries < options.QueueDepth) throw new IoUringException($"setup ({options.QueueDepth} entries clamped to {_ring.SqEntries})", Libc.EINVAL);
@@ -68,6 +79,9 @@ public sealed unsafe class IoUringBlockEngine : IBlockEngine
             _signal = new CompletionSignal();
             _ring.RegisterFiles([file.Fd]);
             _ring.RegisterEventFd(_signal.Fd);
+            // Before the ring runs: only our opcodes, only on the registered file, no further registration.
+            _ring.Restrict(RingOpcodes, IoUringAbi.SqeFixedFile, IoUringAbi.SqeFixedFile);
+            _ring.Enable();
         }
         catch
         {
@@ -92,6 +106,9 @@ public sealed unsafe class IoUringBlockEngine : IBlockEngine
 
     /// <summary>The ring underneath (tests check it never drops a CQE).</summary>
     internal IoUringRing Ring => _ring;
+
+    /// <summary>The ring is restricted to RingOpcodes on the registered file.</summary>
+    public bool Restricted => _ring.Restricted;
 
     public bool TryRead(ulong offset, ReadOnlySpan<IoVec> iov, ulong userData) =>
         TryReadWrite(Kind.Read, offset, iov, 0, userData);
@@ -233,8 +250,7 @@ public sealed unsafe class IoUringBlockEngine : IBlockEngine
     {
         _slots[slot].Kind = Kind.Rejected;
         _slots[slot].RejectedResult = result;
-        sqe->Opcode = IoUringOp.Nop;
-        sqe->UserData = (ulong)slot;
+        Nop(sqe, (ulong)slot);
         return true;
     }
 
@@ -242,9 +258,18 @@ public sealed unsafe class IoUringBlockEngine : IBlockEngine
     private void Unwind(IoUringSqe* sqe, int slot)
     {
         // The SQE is already in the ring; it must be submitted, so it becomes a NOP on a slot id no one owns.
-        sqe->Opcode = IoUringOp.Nop;
-        sqe->UserData = ulong.MaxValue;
+        Nop(sqe, ulong.MaxValue);
         Release(slot);
+    }
+
+    /// <summary>A NOP carries IOSQE_FIXED_FILE too: the restricted ring requires it on every SQE (NOP ignores it).</summary>
+    private static void Nop(IoUringSqe* sqe, ulong userData)
+    {
+        *sqe = default;
+        sqe->Opcode = IoUringOp.Nop;
+        sqe->Fd = FixedFileIndex;
+        sqe->Flags = IoUringAbi.SqeFixedFile;
+        sqe->UserData = userData;
     }
 
     private static void Target(IoUringSqe* sqe, int slot)

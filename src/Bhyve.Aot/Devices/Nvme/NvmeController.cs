@@ -57,7 +57,8 @@ public sealed class NvmeController : PciDevice
         : base(new PciConfigSpace(Vendor, Device, classCode: 0x01, subClass: 0x08, progIf: 0x02))
     {
         if (maxIoQueues is < 1 or > 64) throw new ArgumentOutOfRangeException(nameof(maxIoQueues));
-        if (maxQueueEntries is < 2 or > 65536) throw new ArgumentOutOfRangeException(nameof(maxQueueEntries));
+        // The model's own limit (16-bit queue sizes), not only the front ends' caps.
+        if (maxQueueEntries is < 2 or > NvmeQueueLimits.MaxEntries) throw new ArgumentOutOfRangeException(nameof(maxQueueEntries));
         _ns = ns;
         _identity = identity;
         _memory = memory;
