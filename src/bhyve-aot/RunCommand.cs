@@ -134,6 +134,7 @@ public static class RunCommand
         // Anything else is our bug: one line and an even status, never a stack trace or a guest-looking odd status.
         catch (Exception e) { return Program.Fail(ExitCodes.VmmFailure, $"{vm}internal error: {e.GetType().Name}: {e.Message}"); }
         if (exit.Message is not null) Console.Error.WriteLine($"bhyve-aot: {vm}{exit.Message}");
+        foreach (string line in machine.FlushFailures) Console.Error.WriteLine($"bhyve-aot: {vm}{line}");
         if (stats)
         {
             var c = machine.Exits;
