@@ -1,5 +1,4 @@
 using System.Runtime.InteropServices;
-using Bhyve.Aot.Host;
 using Bhyve.Aot.Interop;
 using Bhyve.Aot.Os;
 using Bhyve.Aot.IoUring;
@@ -73,7 +72,7 @@ public sealed unsafe class IoUringBlockEngine : IBlockEngine
         try
         {
             if (_ring.SqEntries < options.QueueDepth) throw new IoUringException($"setup ({options.QueueDepth} entries clamped to {_ring.SqEntries})", Libc.EINVAL);
-            foreach (var (op, name, needed) in IoUringProbe.EngineOpcodes)
+            foreach (var (op, name, needed) in BlockEngineRequirements.Opcodes)
             {
                 if (needed && !_ring.Supports(op)) throw new IoUringException($"opcode {name}", Libc.ENOSYS);
             }
@@ -100,7 +99,7 @@ public sealed unsafe class IoUringBlockEngine : IBlockEngine
         if (file.Direct) _bounce = new BounceBufferPool(options.BounceBuffers, options.BounceBufferBytes, file.MemoryAlignment);
     }
 
-    public string Name => IoUringProbe.IoUringEngine;
+    public string Name => BlockEngineRequirements.IoUringEngine;
     public int CompletionEventFd => _signal.Fd;
     public int Capacity { get; }
     public int InFlight => Capacity - _freeCount;

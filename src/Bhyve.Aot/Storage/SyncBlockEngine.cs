@@ -1,4 +1,3 @@
-using Bhyve.Aot.Host;
 using Bhyve.Aot.Interop;
 using Bhyve.Aot.Os;
 
@@ -39,7 +38,7 @@ public sealed unsafe class SyncBlockEngine : IBlockEngine
         if (file.Direct) _bounce = new BounceBufferPool(1, options.BounceBufferBytes, file.MemoryAlignment);
     }
 
-    public string Name => IoUringProbe.SynchronousEngine;
+    public string Name => BlockEngineRequirements.SynchronousEngine;
     public int CompletionEventFd => _signal.Fd;
     public int Capacity { get; }
     public int InFlight => _count;

@@ -89,7 +89,7 @@ public sealed partial class Machine : IVmLifecycle
         _vm = _kvm.CreateVm();
         _vm.CreatePlatform();
         _memory = GuestMemory.Allocate(GuestLayout.RamRanges(_config.MemoryBytes), _config.HugePages);
-        _memory.MapInto(_vm);
+        _memory.MapInto(_vm.MapMemory);
 
         var acpi = AcpiBuilder.Write(_memory, _config.Cpus);
         var boot = KernelLoader.Load(kind, image, _memory, GuestLayout.MemoryMap(_config.MemoryBytes), _config.Cmdline, initrd, acpi.Rsdp);

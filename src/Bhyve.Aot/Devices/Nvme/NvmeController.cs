@@ -230,7 +230,7 @@ public sealed class NvmeController : PciDevice
         if (valid)
         {
             try { engine = _createEngine(); }
-            catch (Exception e) when (e is IoUring.IoUringException or BlockFileException or Kvm.KvmException) { engine = null; }
+            catch (Exception e) when (e is IoUring.IoUringException or BlockFileException or Os.ErrnoException) { engine = null; }
         }
         if (engine is null)
         {
