@@ -48,8 +48,6 @@ public static class Solo5HvtCommand
 
         string kernel = args[kernelIndex];
         if (ReadImage(kernel) is not { } file) return Refused;
-        HvtImage? image = null;
-        Solo5Manifest manifest;
         try
         {
             var elf = ElfImage.Parse(file);
@@ -61,7 +59,7 @@ public static class Solo5HvtCommand
                 return Fail($"{kernel}: Executable requests unsupported ABI version {abi.Version}");
             if (!elf.TryFindNote(file, Solo5Manifest.NoteName, Solo5Manifest.NoteType, out var mftBytes))
                 return Fail($"{kernel}: No Solo5 manifest found in executable");
-            manifest = Solo5Manifest.Parse(mftBytes);
+            var manifest = Solo5Manifest.Parse(mftBytes);
 
             var options = Solo5HvtCommandLine.ParseOptions(args, kernelIndex, manifest, out var refusal);
             if (refusal is not null)
@@ -73,7 +71,8 @@ public static class Solo5HvtCommand
             ulong memory = Solo5HvtCommandLine.AdjustMemory(options.MemoryBytes, out string? adjusted, out string? tooLarge);
             if (adjusted is not null) Warn(adjusted);
             if (tooLarge is not null) return Fail(tooLarge);
-            image = HvtImage.Validate(elf, file, memory);
+            // elf_load's checks, in the RAM the guest will get; the machine validates again as it loads.
+            HvtImage.Validate(elf, file, memory);
 
             // setup_modules: every declared device attached, block sizes fit the backing storage, the core directory usable.
             var unattached = Solo5HvtCommandLine.Unattached(manifest, options);
@@ -93,12 +92,12 @@ public static class Solo5HvtCommand
                 if (!Directory.Exists(dir)) return Fail("dumpcore: cannot open dir");
                 if (!Writable(dir)) return Fail("dumpcore: dir not writable");
             }
-            return Boot(kernel, memory, manifest, options);
+            return Boot(kernel, elf, file, memory, options);
         }
         catch (BootImageException e) { return Fail($"{kernel}: {e.Message}"); }
     }
 
-    private static int Boot(string kernel, ulong memory, Solo5Manifest manifest, Solo5HvtCommandLine.Options options)
+    private static int Boot(string kernel, ElfImage elf, byte[] file, ulong memory, Solo5HvtCommandLine.Options options)
     {
         var config = new VmConfig
         {
@@ -123,7 +122,7 @@ public static class Solo5HvtCommand
         VmExit exit;
         try
         {
-            exit = machine.Run(Console.OpenStandardOutput(), null);
+            exit = machine.RunSolo5Hvt(elf, file, StandardOutput());
         }
         catch (ConfigException e) { return Fail(e.Message); }
         catch (BootImageException e) { return Fail($"{kernel}: {e.Message}"); }
@@ -133,6 +132,16 @@ public static class Solo5HvtCommand
         catch (Exception e) { Warn($"internal error: {e.GetType().Name}: {e.Message}"); return ExitCodes.VmmFailure; }
         if (exit.Message is { } message) Warn(message.StartsWith("hvt: ", StringComparison.Ordinal) ? message[5..] : message);
         return exit.Code;
+    }
+
+    /// <summary>
+    /// The unikernel's console: fd 1 itself, unbuffered, one write(2) per puts as solo5-hvt's. Not Console's stream,
+    /// whose first write sets up terminal handling (a few syscalls and signal handlers) on the vCPU thread.
+    /// </summary>
+    private static Stream StandardOutput()
+    {
+        try { return new FileStream(new Microsoft.Win32.SafeHandles.SafeFileHandle(1, ownsHandle: false), FileAccess.Write, bufferSize: 0); }
+        catch (Exception e) when (e is IOException or ArgumentException or UnauthorizedAccessException) { return Console.OpenStandardOutput(); }
     }
 
     private static void OnSignal(PosixSignalContext context, Machine machine, int number)

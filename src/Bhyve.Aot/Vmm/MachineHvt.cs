@@ -40,6 +40,12 @@ public sealed partial class Machine
     /// <summary>Hypercalls an hvt guest made, by number (index 0 unused); null unless the guest was a Solo5 hvt unikernel.</summary>
     public IReadOnlyList<long>? HvtHypercallCounts => _hypercalls?.Counts;
 
+    /// <summary>
+    /// Boots an hvt image the caller has already read and parsed (the solo5-hvt front end), skipping Run's second
+    /// read and kind detection: start-up is most of a tiny unikernel's run.
+    /// </summary>
+    public VmExit RunSolo5Hvt(ElfImage elf, byte[] file, Stream consoleOut) => RunHvt(elf, file, consoleOut);
+
     private VmExit RunHvt(ElfImage elf, byte[] file, Stream consoleOut)
     {
         _hvt = true;
