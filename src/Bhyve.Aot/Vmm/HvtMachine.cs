@@ -13,74 +13,91 @@ namespace Bhyve.Aot.Vmm;
 /// (--block-device NAME=PATH, --net-device NAME=TAP); the unikernel's pages that are not writable are mapped
 /// read-only; every port and MMIO access that is not a valid hypercall ends the run with status 1.
 /// </summary>
-public sealed partial class Machine
+public sealed class HvtMachine : Machine
 {
-    private bool _hvt;
+    private readonly ElfImage _elf;
+    private readonly byte[] _file;
     private HvtHypercalls? _hypercalls;
+    private Dictionary<int, IHvtBlockBackend> _blocks = [];
+    private Dictionary<int, IHvtNetBackend> _nets = [];
+    private Stream? _consoleOut;
 
-    /// <summary>Hypercalls an hvt guest made, by number (index 0 unused); null unless the guest was a Solo5 hvt unikernel.</summary>
+    internal HvtMachine(VmConfig config, ElfImage elf, byte[] file) : base(config)
+    {
+        _elf = elf;
+        _file = file;
+    }
+
+    /// <summary>Hypercalls the guest made, by number (index 0 unused).</summary>
     public IReadOnlyList<long>? HvtHypercallCounts => _hypercalls?.Counts;
 
-    private VmExit RunHvt(ElfImage elf, byte[] file, Stream consoleOut)
+    public override IEnumerable<string> StatsLines()
     {
-        _hvt = true;
-        var config = _config;
+        if (_hypercalls?.Counts is not { } calls) yield break;
+        var named = Enum.GetValues<HvtHypercall>().Select(h => $"{h.ToString().ToLowerInvariant()} {calls[(int)h]}");
+        yield return $"hvt hypercalls: {string.Join(", ", named)}";
+    }
+
+    // solo5-hvt ends every abnormal exit (triple fault, KVM error, ...) with errx(1): so does an hvt run.
+    private protected override VmExit MapVcpuExit(VmExit exit) => exit.Message is not null ? exit with { Code = ExitCodes.GuestFault } : exit;
+
+    private protected override void Build(Stream consoleOut, Stream? consoleIn)
+    {
+        var config = Config;
         if (config.Cpus != 1) throw new ConfigException($"--cpus {config.Cpus}: a Solo5 hvt unikernel runs on one vCPU");
         if (HvtLayout.CheckRamSize(config.MemoryBytes) is { } ramProblem) throw new ConfigException($"--memory {ByteSize.Format(config.MemoryBytes)}: {ramProblem}");
         if (config.Cmdline.Length > 0) throw new ConfigException("--cmdline: a Solo5 hvt unikernel takes its arguments after --");
-        if (config.Disks.Count > 0 || config.Nvme.Count > 0)
-            throw new ConfigException($"{(config.Disks.Count > 0 ? "--disk" : "--nvme")}: a Solo5 hvt unikernel has no PCI; attach block devices by manifest name with --block-device NAME=PATH");
+        if (config.Devices.Count > 0)
+            throw new ConfigException($"{config.Devices[0].Kind.LongOption}: a Solo5 hvt unikernel has no PCI; attach block devices by manifest name with --block-device NAME=PATH");
         if (config.InitrdPath is not null) throw new ConfigException("--initrd: a Solo5 hvt unikernel takes no initial ramdisk");
-        var image = HvtImage.Validate(elf, file, config.MemoryBytes);
+        var image = HvtImage.Validate(_elf, _file, config.MemoryBytes);
         string cmdline = HvtLoader.JoinArguments(config.GuestArgs);
-        var (blocks, nets) = AttachHvtDevices(image.Manifest, config);
-        try
-        {
-            return RunHvtAttached(image, file, cmdline, blocks, nets, consoleOut);
-        }
-        finally
-        {
-            foreach (var b in blocks.Values) b.Dispose();
-            foreach (var n in nets.Values) n.Dispose();
-        }
+        (_blocks, _nets) = AttachHvtDevices(image.Manifest, config);
+        _consoleOut = consoleOut;
+        BuildAttached(image, _file, cmdline, _blocks, _nets, consoleOut);
     }
 
-    private VmExit RunHvtAttached(HvtImage image, byte[] file, string cmdline,
+    private void BuildAttached(HvtImage image, byte[] file, string cmdline,
         Dictionary<int, IHvtBlockBackend> blocks, Dictionary<int, IHvtNetBackend> nets, Stream consoleOut)
     {
-        ulong ram = _config.MemoryBytes;
-        _kvm = KvmHost.Open();
-        _vm = _kvm.CreateVm();
-        _vm.SetSystemPages();
-        _memory = GuestMemory.Allocate(HvtLayout.RamRanges(ram), _config.HugePages);
+        ulong ram = Config.MemoryBytes;
+        var kvm = Kvm = KvmHost.Open();
+        var vm = Vm = kvm.CreateVm();
+        vm.SetSystemPages();
+        var memory = Memory = GuestMemory.Allocate(HvtLayout.RamRanges(ram), Config.HugePages);
         // Without read-only slots the guest's text stays writable: that only loses a protection, never a guest's work.
-        var readOnly = _kvm.CheckExtension(Interop.KvmCap.ReadonlyMem) > 0 ? image.ReadOnlyRanges : [];
-        _memory.MapInto(_vm, readOnly);
+        var readOnly = kvm.CheckExtension(Interop.KvmCap.ReadonlyMem) > 0 ? image.ReadOnlyRanges : [];
+        memory.MapInto(vm, readOnly);
 
-        var vcpu = _vm.CreateVcpu(0);
-        vcpu.SetCpuid(CpuidPolicy.Apply(_kvm.GetSupportedCpuid(), 0, 1));
+        var vcpu = vm.CreateVcpu(0);
+        KvmVcpus.Add(vcpu);
+        vcpu.SetCpuid(CpuidPolicy.Apply(kvm.GetSupportedCpuid(), 0, 1));
         int tscKhz = vcpu.GetTscKhz();
         if (tscKhz <= 0) throw new KvmException("KVM_GET_TSC_KHZ (an hvt guest needs its TSC frequency)", -tscKhz);
-        _vcpus.Add(vcpu);
 
         var info = new Dictionary<int, Solo5DeviceInfo>();
         foreach (var (handle, b) in blocks) info[handle] = Solo5DeviceInfo.Block(b.Capacity, b.BlockSize);
         foreach (var (handle, n) in nets) info[handle] = Solo5DeviceInfo.Net(n.Mac, n.Mtu);
-        var boot = HvtLoader.Load(image, file, _memory, ram, info, cmdline, (ulong)tscKhz * 1000);
+        var boot = HvtLoader.Load(image, file, memory, ram, info, cmdline, (ulong)tscKhz * 1000);
 
         Action<string> fault = message => Stop(new VmExit(ExitCodes.GuestFault, $"hvt: {message}"));
-        var hypercalls = _hypercalls = new HvtHypercalls(_memory, readOnly, consoleOut, blocks, nets, status => Stop(new VmExit(status, null)), fault);
+        var hypercalls = _hypercalls = new HvtHypercalls(memory, readOnly, consoleOut, blocks, nets, status => Stop(new VmExit(status, null)), fault);
         Ports.Register(0, 0x1_0000, hypercalls);
         Mmio.Register(0, ulong.MaxValue, new HvtMemoryFault(readOnly, fault));
         HvtLoader.Apply(vcpu, boot);
-
-        var loop = new VcpuLoop(vcpu, Ports, Mmio, this);
-        _loops.Add(loop);
-        new Thread(() => RunVcpu(loop)) { IsBackground = true, Name = "vcpu" }.Start();
-        var result = _exit.Task.GetAwaiter().GetResult();
-        consoleOut.Flush();
-        return result;
+        Vcpus.Add(vcpu);
     }
+
+    private protected override IEnumerable<string> ShutdownDevices()
+    {
+        foreach (var b in _blocks.Values) b.Dispose();
+        foreach (var n in _nets.Values) n.Dispose();
+        _blocks = [];
+        _nets = [];
+        return [];
+    }
+
+    private protected override void CloseConsole() => _consoleOut?.Flush();
 
     /// <summary>
     /// Matches the command line's devices to the manifest by name, as solo5-hvt does: a name the manifest does not
