@@ -67,7 +67,7 @@ public sealed class HvtMachine : Machine
         var memory = Memory = GuestMemory.Allocate(HvtLayout.RamRanges(ram), Config.HugePages);
         // Without read-only slots the guest's text stays writable: that only loses a protection, never a guest's work.
         var readOnly = kvm.CheckExtension(Interop.KvmCap.ReadonlyMem) > 0 ? image.ReadOnlyRanges : [];
-        memory.MapInto(vm, readOnly);
+        memory.MapInto(vm.MapMemory, readOnly);
 
         var vcpu = vm.CreateVcpu(0);
         KvmVcpus.Add(vcpu);

@@ -141,9 +141,9 @@ public abstract class Machine
         CloseConsole();
         if (joined) ReleaseKvm();
         if (_teardownProblems.Count == 0) return result;
-        // A guest that ended well must not report success when its data may be lost; a guest's own failure keeps its status.
+        // A guest that powered off must not report success when its data may be lost; any other result keeps its status.
         string reason = string.Join("; ", _teardownProblems);
-        bool guestOk = result.Code == ExitCodes.PoweredOff || result.Message is null;
+        bool guestOk = result.Code == ExitCodes.PoweredOff && result.Message is null;
         return guestOk
             ? new VmExit(ExitCodes.TeardownFailed, reason)
             : result with { Message = $"{result.Message}; {reason}" };

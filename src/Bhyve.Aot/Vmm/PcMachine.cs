@@ -41,6 +41,7 @@ public sealed class PcMachine : Machine
     {
         foreach (var kind in DeviceKinds.All)
             if (kind.Stats(_devices) is { } line) yield return line;
+        if (_console is { } serial) yield return $"console: {serial.WrittenBytes} bytes written, {serial.DroppedBytes} dropped";
     }
 
     private protected override void Build(Stream consoleOut, Stream? consoleIn)
@@ -52,9 +53,9 @@ public sealed class PcMachine : Machine
         var vm = Vm = Kvm.CreateVm();
         vm.CreatePlatform();
         var memory = Memory = GuestMemory.Allocate(GuestLayout.RamRanges(Config.MemoryBytes), Config.HugePages);
-        memory.MapInto(vm);
+        memory.MapInto(vm.MapMemory);
 
-        var console = _console = new SerialConsole(consoleOut);
+        var console = _console = new SerialConsole(consoleOut, prefix: "bhyve-aot: " + Config.MessagePrefix);
         var uart = _uart = new Uart8250(console.GuestOutput, new KvmIrqLine(vm, Uart8250.Com1Irq));
         Ports.Register(Uart8250.Com1Port, Uart8250.PortCount, uart);
         Ports.Register(DebugExit.DefaultPort, 1, new DebugExit(status => Stop(new VmExit(status, null))));
@@ -160,10 +161,9 @@ public sealed class PcMachine : Machine
     private protected override void CloseConsole()
     {
         _uart?.CloseOutput();
-        _console?.CloseAsync().GetAwaiter().GetResult();
+        _console?.Close();
         _rawTerminal?.Dispose();
         _uart = null;
-        _console = null;
         _rawTerminal = null;
     }
 

@@ -8,7 +8,7 @@ namespace Bhyve.Aot.Tests.EndToEnd;
 /// <summary>
 /// SIGTERM and SIGINT on a running VM, through the published binary: the guest (powerbutton.elf, which polls the
 /// ACPI Generic Event Device's register) sees the power button and powers off, the VMM exits 0 and prints --stats; a
-/// guest that ignores the button is stopped after --shutdown-timeout with status 18 and --stats still printed.
+/// guest that ignores the button is stopped after --shutdown-timeout with status 20 and --stats still printed.
 /// </summary>
 public sealed partial class ShutdownSignalTests : IDisposable
 {
@@ -84,12 +84,12 @@ public sealed partial class ShutdownSignalTests : IDisposable
     }
 
     [Fact]
-    public async Task A_guest_that_ignores_the_button_is_stopped_after_the_shutdown_timeout_with_status_18_and_stats()
+    public async Task A_guest_that_ignores_the_button_is_stopped_after_the_shutdown_timeout_with_status_20_and_stats()
     {
         var r = await SignalWhenWaiting(SIGTERM, "run", "--kernel", Repo.Guest("powerbutton.elf"), "--cmdline", "ignore",
             "--shutdown-timeout", "1", "--disk", Disk(), "--stats");
         string all = $"exit {r.ExitCode}\n{r.Stdout}\n{r.Stderr}";
-        Assert.True(r.ExitCode == 18, all);
+        Assert.True(r.ExitCode == 20, all);
         Assert.True(r.AfterSignal >= TimeSpan.FromSeconds(1), all);
         Assert.Contains("bhyve-aot: SIGTERM: the guest did not power off within 1 s of the power button; stopped\n", r.Stderr);
         Assert.Contains("bhyve-aot: exits to user space: ", r.Stderr);
@@ -100,7 +100,7 @@ public sealed partial class ShutdownSignalTests : IDisposable
     public async Task A_zero_timeout_stops_at_once()
     {
         var r = await SignalWhenWaiting(SIGTERM, "run", "--kernel", Repo.Guest("powerbutton.elf"), "--cmdline", "ignore", "--shutdown-timeout", "0");
-        Assert.True(r.ExitCode == 18, r.Stderr);
+        Assert.True(r.ExitCode == 20, r.Stderr);
         Assert.Equal("bhyve-aot: SIGTERM: stopped (--shutdown-timeout 0)\n", r.Stderr);
     }
 

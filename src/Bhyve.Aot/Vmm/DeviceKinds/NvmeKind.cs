@@ -42,7 +42,7 @@ public sealed class NvmeKind : DeviceKind<NvmeConfig, NvmeKind.Controller>
                 MaxSegments = NvmeQueueProcessor.MaxSegments,
             };
             var controller = new NvmeController(ns, identity, config.Queues, config.QueueSize, context.Memory, context.CreateMsiSink(config.Queues + 1),
-                context.Doorbells, () => BlockEngineFactory.Create(file, options), () => Interop.Libc.Fdatasync(file.Fd));
+                context.Doorbells, () => BlockEngineFactory.Create(file, options), file);
             return new Controller(config, controller, file);
         }
         catch
@@ -80,7 +80,7 @@ public sealed class NvmeKind : DeviceKind<NvmeConfig, NvmeKind.Controller>
         public string? Shutdown()
         {
             device.Shutdown();
-            return BackendFlush.FlushAndClose(file, config.Who);
+            return BackendFlush.FlushAndClose(file);
         }
     }
 }

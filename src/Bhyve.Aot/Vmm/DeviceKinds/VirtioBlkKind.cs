@@ -30,7 +30,7 @@ public sealed class VirtioBlkKind : DeviceKind<DiskConfig, VirtioBlkKind.Disk>
             WriteZeroes: file.CanWriteZeroes,
             WriteZeroesMayUnmap: disk.Discard == DiscardMode.Unmap && file.CanDiscard,
             Serial: disk.Serial);
-        var blk = new VirtioBlk(model, disk.Queues, (ushort)disk.QueueSize, options.MaxSegments, () => BlockEngineFactory.Create(file, options));
+        var blk = new VirtioBlk(model, disk.Queues, (ushort)disk.QueueSize, options.MaxSegments, () => BlockEngineFactory.Create(file, options), file);
         var transport = new VirtioPciTransport(blk, context.Memory, context.CreateMsiSink(disk.Queues + 1), context.Doorbells);
         return new Disk(disk, blk, transport, file);
     }
@@ -62,7 +62,7 @@ public sealed class VirtioBlkKind : DeviceKind<DiskConfig, VirtioBlkKind.Disk>
         public string? Shutdown()
         {
             device.Reset();
-            return BackendFlush.FlushAndClose(file, config.Who);
+            return BackendFlush.FlushAndClose(file);
         }
     }
 }
