@@ -24,7 +24,10 @@ public sealed record MachineRunOptions
 /// </summary>
 public abstract class Machine
 {
-    private int _shutdownRequests;
+    /// <summary>When the first shutdown request came (Environment.TickCount64, positive once set); 0 before.</summary>
+    private long _firstShutdownRequest;
+    /// <summary>A second request this soon after the first is the same one delivered twice.</summary>
+    internal const int SameRequestMs = 500;
     private MachineRunOptions _options = new();
     private readonly List<string> _teardownProblems = [];
 
@@ -68,13 +71,17 @@ public abstract class Machine
 
     /// <summary>
     /// Asks the guest to power off (SIGTERM, SIGINT, an API call): the ACPI power button where the machine has one,
-    /// then a stop once the shutdown timeout has passed. A second request, or a machine without a power button,
-    /// stops at once.
+    /// then a stop once the shutdown timeout has passed. A second request (more than half a second after the first),
+    /// or a machine without a power button, stops at once.
     /// </summary>
     public void RequestShutdown(string why)
     {
-        if (Interlocked.Increment(ref _shutdownRequests) > 1)
+        long now = Environment.TickCount64;
+        long first = Interlocked.CompareExchange(ref _firstShutdownRequest, now, 0);
+        if (first != 0)
         {
+            // timeout(1) and a kill of the process group deliver one signal twice within microseconds: that is one request.
+            if (now - first < SameRequestMs) return;
             Stop(new VmExit(ExitCodes.StoppedBySignal, $"{why} again: stopped without waiting for the guest"));
             return;
         }
