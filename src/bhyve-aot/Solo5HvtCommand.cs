@@ -107,10 +107,10 @@ public static class Solo5HvtCommand
             HvtNets = options.Nets.Select(n => new HvtDeviceConfig(n.Key, n.Value, 0, options.Macs.TryGetValue(n.Key, out var mac) ? mac : null)).ToArray(),
             GuestArgs = options.GuestArgs,
         };
-        Machine machine;
+        HvtMachine machine;
         try
         {
-            machine = Machine.ForSolo5Hvt(config);
+            machine = HvtMachine.ForSolo5Hvt(config, elf, file);
         }
         catch (ConfigException e) { return Fail(e.Message); }
         machine.HvtCoreDumpDirectory = options.DumpCoreDirectory;
@@ -122,7 +122,7 @@ public static class Solo5HvtCommand
         VmExit exit;
         try
         {
-            exit = machine.RunSolo5Hvt(elf, file, StandardOutput());
+            exit = machine.Run(StandardOutput(), null);
         }
         catch (ConfigException e) { return Fail(e.Message); }
         catch (BootImageException e) { return Fail($"{kernel}: {e.Message}"); }
