@@ -92,7 +92,9 @@ internal sealed unsafe class VirtioBlkQueue : DeviceWorker
         _engineRefused = false;
         if (!_broken) budgetLeft = Pop();
         _engine.Submit();
-        if (_queue.ShouldInterrupt())
+        // One used->idx store and at most one interrupt for everything this pass completed.
+        _queue.PublishUsed();
+        if (_queue.NeedsNotification())
         {
             Counters.Interrupts++;
             _activation.Interrupts.Queue(_index);
@@ -100,7 +102,7 @@ internal sealed unsafe class VirtioBlkQueue : DeviceWorker
         if (_broken) return false;
         // A full engine (capacity or O_DIRECT bounce buffers) wakes us through its completion eventfd: sleep on it.
         if (_engineRefused) return false;
-        return !budgetLeft || _queue.ArmNotification();
+        return !budgetLeft || _queue.EnableNotification();
     }
 
     /// <summary>Requests handed to the engine and not yet completed.</summary>
@@ -126,11 +128,13 @@ internal sealed unsafe class VirtioBlkQueue : DeviceWorker
     /// <summary>Pops at most one queue's worth of chains. Returns false when that budget ran out with entries left.</summary>
     private bool Pop()
     {
-        for (int budget = _queue.Size; budget > 0; budget--)
+        int budget = _queue.Size;
+        while (true)
         {
             if (_engine.InFlight >= _engine.Capacity) { _engineRefused = true; return true; }
-            var popped = _queue.TryPop(out ushort head);
+            var popped = _queue.TryPop(ref budget, out ushort head);
             if (popped == PopResult.Empty) return true;
+            if (popped == PopResult.BudgetSpent) return false;
             if (popped == PopResult.Corrupt) { Break("avail ring corrupt (index jump or head out of range)"); return true; }
             if (_inFlight[head]) { Break($"head {head} made available twice"); return true; }
             var error = DescriptorChain.Walk(_queue, _memory, head, _indirect, _chain, out int count, out _);
@@ -147,7 +151,6 @@ internal sealed unsafe class VirtioBlkQueue : DeviceWorker
                 return true;
             }
         }
-        return false;
     }
 
     /// <summary>Acts on one framed request. Returns false only when the engine has no room (nothing happened).</summary>
@@ -248,7 +251,7 @@ internal sealed unsafe class VirtioBlkQueue : DeviceWorker
     {
         *(byte*)_statusOf[head] = status;
         _inFlight[head] = false;
-        _queue.PushUsed(head, usedLength);
+        _queue.AddUsed(head, usedLength);
     }
 
     private void Break(string reason)
