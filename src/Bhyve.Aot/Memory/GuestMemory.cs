@@ -94,6 +94,14 @@ public sealed unsafe class GuestMemory : IDisposable
 
     public bool Contains(ulong address, ulong length) => TryTranslate(address, length, out _);
 
+    /// <summary>A bounds-checked view of [address, address+length), or false when the range is not all in one RAM region.</summary>
+    public bool TrySlice(ulong address, ulong length, out GuestSlice slice)
+    {
+        bool ok = TryTranslate(address, length, out byte* host);
+        slice = ok ? GuestSlice.FromTranslated((nint)host, length) : default;
+        return ok;
+    }
+
     /// <summary>A span over guest RAM, or false when the range is not all RAM or longer than a span can be.</summary>
     public bool TryGetSpan(ulong address, ulong length, out Span<byte> span)
     {

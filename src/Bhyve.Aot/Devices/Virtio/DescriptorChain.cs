@@ -8,6 +8,9 @@ public unsafe struct ChainSegment
     public byte* Host;
     public uint Length;
     public bool Writable;
+
+    /// <summary>The buffer as a bounds-checked slice (DescriptorChain.Walk translated Host and Length from guest RAM).</summary>
+    public readonly GuestSlice Slice => GuestSlice.FromTranslated((nint)Host, Length);
 }
 
 /// <summary>Why a descriptor chain was refused. Every value but None is ring corruption (the device needs a reset).</summary>

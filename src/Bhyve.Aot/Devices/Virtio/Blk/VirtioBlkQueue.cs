@@ -50,6 +50,7 @@ internal sealed unsafe class VirtioBlkQueue : DeviceWorker
     private readonly uint[] _usedLengthOf; // per head: used-ring length on success
     private readonly ulong[] _expectedOf;  // per head: bytes the engine must report for success
     private readonly bool[] _inFlight;
+    private int _chainCount;               // segments of the chain being dispatched, in _chain
     private bool _broken;
     private bool _engineRefused;           // the engine had no room for the next request: wait for a completion
     public VirtioQueueCounters Counters;
@@ -139,6 +140,7 @@ internal sealed unsafe class VirtioBlkQueue : DeviceWorker
             if (_inFlight[head]) { Break($"head {head} made available twice"); return true; }
             var error = DescriptorChain.Walk(_queue, _memory, head, _indirect, _chain, out int count, out _);
             if (error != ChainError.None) { Break($"descriptor chain at head {head}: {error}"); return true; }
+            _chainCount = count;
             string? fatal = VirtioBlkRequest.TryParse(new ReadOnlySpan<ChainSegment>(_chain, 0, count), _iov, out var request);
             if (fatal is not null) { Break($"request at head {head}: {fatal}"); return true; }
             if (Dispatch(head, ref request)) Counters.Requests++;
@@ -179,27 +181,24 @@ internal sealed unsafe class VirtioBlkQueue : DeviceWorker
                 return Submitted(head, _engine.TryFlush(head));
             case VirtioBlkType.GetId:
                 if (malformed) return Done(head, VirtioBlkType.StatusIoErr);
-                return Done(head, WriteSerial(data), (uint)Math.Min(r.DataLength, 20) + 1);
+                return Done(head, WriteSerial(r.DataLength), (uint)Math.Min(r.DataLength, 20) + 1);
             case VirtioBlkType.Discard when _disk.Discard && !_disk.ReadOnly:
             case VirtioBlkType.WriteZeroes when _disk.WriteZeroes && !_disk.ReadOnly:
                 if (malformed) return Done(head, VirtioBlkType.StatusIoErr);
-                return RangeRequest(head, ref r, data);
+                return RangeRequest(head, ref r);
             default:
                 return Done(head, VirtioBlkType.StatusUnsupported);
         }
     }
 
-    private bool RangeRequest(ushort head, ref VirtioBlkRequest r, ReadOnlySpan<IoVec> data)
+    private bool RangeRequest(ushort head, ref VirtioBlkRequest r)
     {
         // One segment, as we advertise max_*_seg = 1; a segment may straddle buffers, so gather it.
         if (r.DataLength != VirtioBlkType.SegmentSize) return Done(head, VirtioBlkType.StatusUnsupported);
         Span<byte> segment = stackalloc byte[VirtioBlkType.SegmentSize];
-        int filled = 0;
-        foreach (var v in data)
-        {
-            new ReadOnlySpan<byte>((void*)v.Base, (int)v.Length).CopyTo(segment[filled..]);
-            filled += (int)v.Length;
-        }
+        var reader = new ChainReader(Chain);
+        reader.Skip(VirtioBlkType.HeaderSize);
+        reader.Read(segment);
         ulong sector = BinaryPrimitives.ReadUInt64LittleEndian(segment);
         uint sectors = BinaryPrimitives.ReadUInt32LittleEndian(segment[8..]);
         uint flags = BinaryPrimitives.ReadUInt32LittleEndian(segment[12..]);
@@ -216,21 +215,17 @@ internal sealed unsafe class VirtioBlkQueue : DeviceWorker
             : _engine.TryWriteZeroes(sector * 512, (ulong)sectors * 512, (flags & Unmap) != 0 && _disk.WriteZeroesMayUnmap, head));
     }
 
-    private byte WriteSerial(ReadOnlySpan<IoVec> data)
+    private ReadOnlySpan<ChainSegment> Chain => new(_chain, 0, _chainCount);
+
+    /// <summary>The serial into the writable buffers before the status byte (dataLength of them, 64-bit).</summary>
+    private byte WriteSerial(ulong dataLength)
     {
         // 20 bytes of ASCII, NUL-padded, no terminator when exactly 20 (§5.2.6).
         Span<byte> id = stackalloc byte[20];
         id.Clear();
         for (int i = 0; i < _disk.Serial.Length && i < 20; i++) id[i] = (byte)_disk.Serial[i];
-        int written = 0;
-        foreach (var v in data)
-        {
-            // 64-bit: a writable buffer may be 4 GiB - 1 long; only its first bytes are ever touched.
-            int take = (int)Math.Min((ulong)v.Length, (ulong)(20 - written));
-            id.Slice(written, take).CopyTo(new Span<byte>((void*)v.Base, take));
-            written += take;
-            if (written == 20) break;
-        }
+        var writer = new ChainWriter(Chain, dataLength);
+        writer.Write(id);
         return VirtioBlkType.StatusOk;
     }
 
