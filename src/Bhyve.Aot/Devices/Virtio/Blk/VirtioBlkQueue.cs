@@ -30,7 +30,7 @@ public struct VirtioQueueCounters
 /// takes a lock. A corrupt ring marks the device DEVICE_NEEDS_RESET (tier 2); so does anything the worker's
 /// boundary catches (a host failure), after which the queue stops serving.
 /// </summary>
-internal sealed unsafe class VirtioBlkQueue : DeviceWorker
+internal sealed class VirtioBlkQueue : DeviceWorker
 {
     private const int MaxChainSegments = 1024;
     private const int DoorbellToken = 0, CompletionToken = 1;
@@ -46,7 +46,7 @@ internal sealed unsafe class VirtioBlkQueue : DeviceWorker
     private readonly ChainSegment[] _chain = new ChainSegment[MaxChainSegments];
     private readonly IoVec[] _iov;
     private readonly BlockCompletion[] _completions;
-    private readonly nint[] _statusOf;     // per head: the status byte to write on completion
+    private readonly GuestSlice[] _statusOf; // per head: the status byte to write on completion
     private readonly uint[] _usedLengthOf; // per head: used-ring length on success
     private readonly ulong[] _expectedOf;  // per head: bytes the engine must report for success
     private readonly bool[] _inFlight;
@@ -68,7 +68,7 @@ internal sealed unsafe class VirtioBlkQueue : DeviceWorker
         _indirect = activation.Has(VirtioFeatures.IndirectDesc);
         _iov = new IoVec[maxDataSegments];
         _completions = new BlockCompletion[Math.Max(engine.Capacity, 1)];
-        _statusOf = new nint[queue.Size];
+        _statusOf = new GuestSlice[queue.Size];
         _usedLengthOf = new uint[queue.Size];
         _expectedOf = new ulong[queue.Size];
         _inFlight = new bool[queue.Size];
@@ -158,7 +158,7 @@ internal sealed unsafe class VirtioBlkQueue : DeviceWorker
     /// <summary>Acts on one framed request. Returns false only when the engine has no room (nothing happened).</summary>
     private bool Dispatch(ushort head, ref VirtioBlkRequest r)
     {
-        _statusOf[head] = (nint)r.Status;
+        _statusOf[head] = r.StatusByte;
         _usedLengthOf[head] = 1;
         _expectedOf[head] = 0;
         // Unknown types are UNSUPP whatever their buffers look like; malformed data only matters to known ones.
@@ -244,7 +244,7 @@ internal sealed unsafe class VirtioBlkQueue : DeviceWorker
 
     private void Finish(ushort head, byte status, uint usedLength)
     {
-        *(byte*)_statusOf[head] = status;
+        _statusOf[head].TryWriteByte(0, status);
         _inFlight[head] = false;
         _queue.AddUsed(head, usedLength);
     }
