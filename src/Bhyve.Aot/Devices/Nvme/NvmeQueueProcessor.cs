@@ -1,4 +1,5 @@
 using Bhyve.Aot.Devices.Pci;
+using Bhyve.Aot.Interop;
 using Bhyve.Aot.Devices.Runtime;
 using Bhyve.Aot.Memory;
 using Bhyve.Aot.Os;
@@ -237,7 +238,7 @@ internal sealed partial class NvmeQueueProcessor : DeviceWorker
                 if (tag == ShutdownFlushTag)
                 {
                     _shutdownDone = true;
-                    _owner.ShutdownComplete();
+                    _owner.ShutdownComplete(_completions[i].Result);
                     continue;
                 }
                 var sq = _sqs[(int)(tag >> 16)]!; // an SQ with commands in flight is never removed
@@ -320,8 +321,9 @@ internal sealed partial class NvmeQueueProcessor : DeviceWorker
         _flushIssued = true;
         if (!_engine.TryFlush(ShutdownFlushTag))
         {
+            // Unreachable with nothing in flight; if it happens the flush did not run, which is a failure.
             _shutdownDone = true;
-            _owner.ShutdownComplete();
+            _owner.ShutdownComplete(-Libc.EAGAIN);
         }
     }
 
