@@ -14,29 +14,34 @@ public static class RunCommand
     public static Command Create() => Create(Run);
 
     /// <summary>The same options with another action: `config print run ...` prints the machine instead of booting it.</summary>
-    public static Command Create(Func<VmConfig, bool, int> action)
+    public static Command Create(Func<VmConfig, RunSwitches, int> action)
     {
         var configFile = new Option<string?>("--config") { Description = "JSON machine file giving the whole machine (see the README's MACHINE FILE section)" };
         var kernel = new Option<string?>("--kernel", "-k") { Description = "kernel or unikernel to boot: a PVH ELF or a Solo5 hvt unikernel (required unless --config)" };
-        var memory = new Option<ulong>("--memory", "-m")
+        // A string, so that --help shows the default as users write it ("64M", not a byte count).
+        var memory = new Option<string>("--memory", "-m")
         {
-            Description = "guest RAM, with a K/M/G suffix",
-            DefaultValueFactory = _ => VmConfig.DefaultMemoryBytes,
-            CustomParser = r =>
-            {
-                string text = r.Tokens.Count > 0 ? r.Tokens[0].Value : "";
-                if (ByteSize.TryParse(text, out ulong bytes)) return bytes;
-                r.AddError($"--memory: '{text}' is not a size (examples: 64M, 1G)");
-                return 0;
-            },
+            Description = "guest RAM: a size with a K/M/G/T suffix; a plain number is MiB",
+            DefaultValueFactory = _ => ByteSize.Format(VmConfig.DefaultMemoryBytes),
         };
-        var cpus = new Option<int>("--cpus", "-c") { Description = "number of vCPUs", DefaultValueFactory = _ => 1 };
+        memory.Validators.Add(r =>
+        {
+            string text = r.Tokens.Count > 0 ? r.Tokens[0].Value : "";
+            if (r.Tokens.Count > 0 && !ByteSize.TryParse(text, out _)) r.AddError($"--memory: '{InputFile.Escape(text)}' is not a size ({ByteSize.Examples})");
+        });
+        var cpus = new Option<int>("--cpus", "-c")
+        {
+            Description = $"number of vCPUs (1..{VmConfig.MaxCpus})",
+            DefaultValueFactory = _ => 1,
+            CustomParser = r => WholeNumber(r, "--cpus", $"a number of vCPUs (1..{VmConfig.MaxCpus})"),
+        };
+        var overcommit = new Option<bool>("--overcommit") { Description = "allow more guest RAM than the host has (pages are only used when the guest touches them)" };
         var cmdline = new Option<string>("--cmdline", "-C") { Description = "guest command line", DefaultValueFactory = _ => "" };
         var name = new Option<string?>("--name") { Description = "VM name, shown in messages (bhyve's last argument)" };
         var hugePages = new Option<bool>("--huge-pages") { Description = "back guest RAM with transparent huge pages" };
         var disks = new Option<string[]>("--disk")
         {
-            Description = "virtio-blk disk: path=FILE[,readonly][,discard=unmap|ignore][,direct][,queues=N][,queue-size=N][,size=S,create][,serial=S][,slot=N]; repeatable",
+            Description = "virtio-blk disk: path=FILE[,readonly][,discard=unmap|ignore|on|off][,direct][,queues=N][,queue-size=N][,size=S,create][,serial=S][,slot=N]; repeatable",
             AllowMultipleArgumentsPerToken = false,
         };
         var nvme = new Option<string[]>("--nvme")
@@ -57,7 +62,7 @@ public static class RunCommand
 
         var command = new Command("run", "Boot a kernel, given by options or by a JSON machine file, and exit with the guest's status.")
         {
-            configFile, kernel, memory, cpus, cmdline, name, disks, nvme, initrd, blockDevices, netDevices, hugePages, cpuidHide, stats, guestArgs,
+            configFile, kernel, memory, cpus, cmdline, name, disks, nvme, initrd, blockDevices, netDevices, hugePages, cpuidHide, stats, overcommit, guestArgs,
         };
         HelpEpilogue.Set(command,
             "The machine comes from the options or, with --config, from a JSON machine file (README: MACHINE FILE); the bhyve\n"
@@ -68,8 +73,10 @@ public static class RunCommand
         {
             // Unknown words are only guest arguments after `--`; anywhere else they are mistakes.
             string[] extra = result.GetValue(guestArgs) ?? [];
+            if (extra.Length > 0 && !result.Tokens.Any(t => t.Type == TokenType.DoubleDash) && extra[0].StartsWith('-'))
+                return Report.Fail(ExitCodes.Usage, ParseErrors.UnknownOption(command, "run", extra[0]));
             if (extra.Length > 0 && !result.Tokens.Any(t => t.Type == TokenType.DoubleDash))
-                return Program.Fail(ExitCodes.Usage, $"Unrecognized command or argument '{extra[0]}' (unikernel arguments go after --)");
+                return Report.Fail(ExitCodes.Usage, $"run: unexpected argument '{InputFile.Escape(extra[0])}' (unikernel arguments go after --); see `bhyve-aot run --help`");
             VmConfig config;
             try
             {
@@ -89,7 +96,7 @@ public static class RunCommand
                     {
                         Name = result.GetValue(name),
                         KernelPath = kernelPath,
-                        MemoryBytes = result.GetValue(memory),
+                        MemoryBytes = ByteSize.TryParse(result.GetValue(memory) ?? "", out ulong bytes) ? bytes : VmConfig.DefaultMemoryBytes,
                         Cpus = result.GetValue(cpus),
                         Cmdline = result.GetValue(cmdline) ?? "",
                         HugePages = result.GetValue(hugePages),
@@ -104,10 +111,19 @@ public static class RunCommand
                 }
                 config.Validate();
             }
-            catch (ConfigException e) { return Program.Fail(ExitCodes.Usage, e.Message); }
-            return action(config, result.GetValue(stats));
+            catch (ConfigException e) { return Report.Fail(ExitCodes.Usage, e.Message); }
+            return action(config, new RunSwitches(result.GetValue(stats), result.GetValue(overcommit)));
         });
         return command;
+    }
+
+    /// <summary>An int option's value with our message (the library's would name a .NET type).</summary>
+    public static int WholeNumber(ArgumentResult r, string option, string what)
+    {
+        string text = r.Tokens.Count > 0 ? r.Tokens[0].Value : "";
+        if (int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int n)) return n;
+        r.AddError($"{option}: '{InputFile.Escape(text)}' is not {what}");
+        return 0;
     }
 
     private static IReadOnlyList<CpuidFeature> ParseCpuidHide(string[] values)
@@ -117,24 +133,25 @@ public static class RunCommand
         return features;
     }
 
-    public static int Run(VmConfig config, bool stats)
+    public static int Run(VmConfig config, RunSwitches switches)
     {
         Machine machine;
         VmExit exit;
         string vm = config.MessagePrefix;
+        if (!switches.Overcommit && HostRam.TotalBytes() is { } hostRam && config.MemoryBytes > hostRam)
+            return Report.Fail(ExitCodes.Usage,
+                $"{vm}guest memory {ByteSize.Format(config.MemoryBytes)} is more than this host's {hostRam >> 20} MiB of RAM (--overcommit runs it anyway)");
         if (config.Name is { } title) ProcessTitle.TrySet(title);
         try
         {
             machine = new Machine(config);
             exit = machine.Run(Console.OpenStandardOutput(), Console.OpenStandardInput());
         }
-        catch (ConfigException e) { return Program.Fail(ExitCodes.Usage, vm + e.Message); }
-        catch (BootImageException e) { return Program.Fail(ExitCodes.Usage, $"{vm}{config.KernelPath}: {e.Message}"); }
-        catch (KvmException e) { return Program.Fail(ExitCodes.HostUnsupported, $"{vm}{e.Message} (run `bhyve-aot check`)"); }
-        // Anything else is our bug: one line and an even status, never a stack trace or a guest-looking odd status.
-        catch (Exception e) { return Program.Fail(ExitCodes.VmmFailure, $"{vm}internal error: {e.GetType().Name}: {e.Message}"); }
+        catch (BootImageException e) { return Report.Fail(ExitCodes.Usage, $"{vm}{InputFile.Escape(config.KernelPath)}: {e.Message}"); }
+        // Everything else, ours or not, is worded in one place.
+        catch (Exception e) { return Report.Exception(e, vm); }
         if (exit.Message is not null) Console.Error.WriteLine($"bhyve-aot: {vm}{exit.Message}");
-        if (stats)
+        if (switches.Stats)
         {
             var c = machine.Exits;
             Console.Error.WriteLine($"bhyve-aot: {vm}exits to user space: {c.Total} (port I/O {c.Io}, MMIO {c.Mmio}, interrupted {c.Interrupted}, other {c.Other})");

@@ -107,7 +107,7 @@ public sealed record BhyveSlot(int Slot, BhyveEmulation Emulation, DiskConfig? D
                         {
                             null or "unmap" or "on" => DiscardMode.Unmap,
                             "ignore" or "off" => DiscardMode.Ignore,
-                            _ => throw o.Error("expected unmap or ignore"),
+                            _ => throw o.Error("expected unmap, ignore, on or off"),
                         },
                     };
                     break;

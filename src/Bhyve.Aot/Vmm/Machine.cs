@@ -9,6 +9,7 @@ using Bhyve.Aot.Devices.Virtio.Blk;
 using Bhyve.Aot.Storage;
 using Bhyve.Aot.Kvm;
 using Bhyve.Aot.Memory;
+using Bhyve.Aot.Os;
 
 namespace Bhyve.Aot.Vmm;
 
@@ -260,30 +261,14 @@ public sealed partial class Machine : IVmLifecycle
         }
     }
 
-    private static byte[] ReadInitrd(string path)
-    {
-        try
-        {
-            var info = new FileInfo(path);
-            if (!info.Exists) throw new ConfigException($"--initrd {path}: no such file");
-            if (info.Length == 0) throw new ConfigException($"--initrd {path}: the file is empty");
-            if (info.Length > 1L << 30) throw new ConfigException($"--initrd {path}: {info.Length >> 20} MiB is too large (at most 1024 MiB)");
-            return File.ReadAllBytes(path);
-        }
-        catch (IOException e) { throw new ConfigException($"--initrd {path}: {e.Message}"); }
-        catch (UnauthorizedAccessException) { throw new ConfigException($"--initrd {path}: permission denied"); }
-    }
+    /// <summary>Kernel and initrd: regular files only, capped before they are read (Os/InputFile).</summary>
+    private static byte[] ReadInitrd(string path) => ReadInput(path, "--initrd", 1L << 30, allowEmpty: false);
 
-    private static byte[] ReadKernel(string path)
+    private static byte[] ReadKernel(string path) => ReadInput(path, "kernel image", 512L << 20, allowEmpty: true);
+
+    private static byte[] ReadInput(string path, string what, long max, bool allowEmpty)
     {
-        try
-        {
-            var info = new FileInfo(path);
-            if (!info.Exists) throw new ConfigException($"kernel image {path}: no such file");
-            if (info.Length > 512L << 20) throw new ConfigException($"kernel image {path}: {info.Length >> 20} MiB is too large");
-            return File.ReadAllBytes(path);
-        }
-        catch (IOException e) { throw new ConfigException($"kernel image {path}: {e.Message}"); }
-        catch (UnauthorizedAccessException) { throw new ConfigException($"kernel image {path}: permission denied"); }
+        try { return InputFile.ReadAll(path, what, max, allowEmpty); }
+        catch (InputFileException e) { throw new ConfigException(e.Message); }
     }
 }

@@ -19,7 +19,7 @@ public sealed class BhyveFormTests : IDisposable
     public async Task Hello_boots_from_the_bhyve_form()
     {
         var r = await ProcessRunner.RunBhyveAsync("-AHP", "-c", "1", "-m", "64M", "-s", "0,hostbridge", "-s", "31,lpc", "-l", "com1,stdio",
-            "-k", Repo.Guest("hello.elf"), "-C", "exit=3 foo=bar", "hello");
+            "-b", Repo.Guest("hello.elf"), "-t", "exit=3 foo=bar", "hello");
 
         Assert.True(r.Stderr == "", r.ToString());
         Assert.Equal("Bhyve.Aot hello guest\ncmdline: exit=3 foo=bar\nmemory: 65151 KiB\nexit: 3\n", r.Stdout);
@@ -29,7 +29,7 @@ public sealed class BhyveFormTests : IDisposable
     [Fact]
     public async Task Bhyve_memory_without_a_suffix_is_MiB_and_several_CPUs_boot()
     {
-        var r = await ProcessRunner.RunBhyveAsync("-c", "cpus=2,sockets=1,cores=2", "-m", "128", "-k", Repo.Guest("hello.elf"), "-C", "exit=5", "vm2");
+        var r = await ProcessRunner.RunBhyveAsync("-c", "cpus=2,sockets=1,cores=2", "-m", "128", "-b", Repo.Guest("hello.elf"), "-t", "exit=5", "vm2");
         Assert.True(r.Stderr == "", r.ToString());
         Assert.Contains($"memory: {((128UL << 20) - (0x10_0000 - 0x9_FC00)) >> 10} KiB\n", r.Stdout);
         Assert.Equal(11, r.ExitCode);
@@ -39,7 +39,7 @@ public sealed class BhyveFormTests : IDisposable
     public async Task Hello_boots_from_the_example_machine_file()
     {
         // The committed example names the guest relative to the repository root; point it at the guests under test.
-        string json = File.ReadAllText(Path.Combine(Repo.Root, "examples", "hello.json")).Replace("native/guest/build/hello.elf", Repo.Guest("hello.elf"));
+        string json = File.ReadAllText(Path.Combine(Repo.Root, "examples", "hello.json")).Replace("../native/guest/build/hello.elf", Repo.Guest("hello.elf"));
         string file = Path.Combine(_dir, "hello.json");
         File.WriteAllText(file, json);
 
@@ -58,7 +58,7 @@ public sealed class BhyveFormTests : IDisposable
         var r = await ProcessRunner.RunAsync(Repo.Binary,
         [
             "-m", "128M", "-s", "0,hostbridge", "-s", $"5,virtio-blk,{image},size=64M,create,ser=bhyve-form,discard", "-l", "com1,stdio",
-            "-k", Repo.Guest("blk-selftest.elf"), "-C", "discard_zeroes=1", "--stats", "blkvm",
+            "-b", Repo.Guest("blk-selftest.elf"), "-t", "discard_zeroes=1", "--stats", "blkvm",
         ], Timeout);
 
         var output = new BlkSelftestOutput(r.Stdout);
@@ -84,7 +84,7 @@ public sealed class BhyveFormTests : IDisposable
         File.WriteAllBytes(image, bytes);
 
         var r = await ProcessRunner.RunAsync(Repo.Binary,
-            ["-m", "128M", "-s", "0,hostbridge", "-s", $"2,virtio-blk,{image},ro", "-k", Repo.Guest("blk-selftest.elf"), "-C", "ro_expect=7", "rovm"], Timeout);
+            ["-m", "128M", "-s", "0,hostbridge", "-s", $"2,virtio-blk,{image},ro", "-b", Repo.Guest("blk-selftest.elf"), "-t", "ro_expect=7", "rovm"], Timeout);
 
         var output = new BlkSelftestOutput(r.Stdout);
         Assert.True(r.ExitCode == 1 && output.Failed == 0 && output.Failures.Count == 0, r.ToString());
@@ -103,7 +103,7 @@ public sealed class BhyveFormTests : IDisposable
         [
             "-c", "2", "-m", "128M", "-s", "0,hostbridge", "-s", $"2,virtio-blk,{disk},size=16M,create,discard",
             "-s", $"3,nvme,{data},size=64M,create,dsm=enable,ser=bhyve-form,maxq=4,qsz=256", "-l", "com1,stdio",
-            "-k", Repo.Guest("nvme-selftest.elf"), "-C", "expect_sn=bhyve-form", "--stats", "nvmevm",
+            "-b", Repo.Guest("nvme-selftest.elf"), "-t", "expect_sn=bhyve-form", "--stats", "nvmevm",
         ], Timeout);
 
         var output = new BlkSelftestOutput(r.Stdout);
@@ -155,7 +155,7 @@ public sealed class BhyveFormTests : IDisposable
     public async Task Config_print_from_the_binary_is_the_same_for_the_bhyve_and_run_forms()
     {
         var bhyve = await ProcessRunner.RunAsync(Repo.Binary,
-            ["config", "print", "-c", "2", "-m", "512", "-s", "0,hostbridge", "-s", "2,virtio-blk,disk.img,nodelete", "-s", "3,nvme,ram=64", "-k", "vmlinux", "myvm"]);
+            ["config", "print", "-c", "2", "-m", "512", "-s", "0,hostbridge", "-s", "2,virtio-blk,disk.img,nodelete", "-s", "3,nvme,ram=64", "-b", "vmlinux", "myvm"]);
         var run = await ProcessRunner.RunAsync(Repo.Binary,
             ["config", "print", "run", "--cpus", "2", "--memory", "512M", "--disk", "disk.img,discard=ignore,slot=2", "--nvme", "ram=64M,slot=3", "--kernel", "vmlinux", "--name", "myvm"]);
         Assert.True(bhyve.ExitCode == 0 && bhyve.Stderr == "", bhyve.ToString());
@@ -173,7 +173,7 @@ public sealed class BhyveFormTests : IDisposable
     [InlineData("-l com2,stdio", "-l com2,stdio: only COM1 is emulated")]
     public async Task Refusals_are_one_line_and_status_2(string options, string message)
     {
-        var r = await ProcessRunner.RunBhyveAsync([.. options.Split(' '), "-k", Repo.Guest("hello.elf"), "vm"]);
+        var r = await ProcessRunner.RunBhyveAsync([.. options.Split(' '), "-b", Repo.Guest("hello.elf"), "vm"]);
         Assert.Equal(2, r.ExitCode);
         Assert.Equal("", r.Stdout);
         string line = Assert.Single(r.StderrLines);
