@@ -30,7 +30,19 @@ public static class BhyveForm
             Console.Out.WriteLine(BhyveCommandLine.HelpText(help));
             return ExitCodes.Success;
         }
+        if (bhyveStatus && SlotProblem(invocation.Config) is { } problem) return Status(Report.Fail(ExitCodes.Usage, problem));
         return Status(action(invocation.Config, new RunSwitches(invocation.Stats, invocation.Overcommit)));
+    }
+
+    /// <summary>A disk that cannot be opened, named by its slot as it was given (`-s 2,virtio-blk: a.img: no such file`).</summary>
+    private static string? SlotProblem(VmConfig config)
+    {
+        string prefix = config.MessagePrefix;
+        foreach (var d in config.Disks)
+            if (!d.Create && Os.InputFile.ProbeBacking(d.Path) is { } why) return $"{prefix}-s {d.PciSlot},virtio-blk: {Os.InputFile.Escape(d.Path)}: {why}";
+        foreach (var n in config.Nvme)
+            if (n.Path is { } path && !n.Create && Os.InputFile.ProbeBacking(path) is { } why) return $"{prefix}-s {n.PciSlot},nvme: {Os.InputFile.Escape(path)}: {why}";
+        return null;
     }
 
     public const string Help =

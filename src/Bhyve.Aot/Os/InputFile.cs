@@ -56,6 +56,24 @@ public static class InputFile
         finally { Libc.Close(fd); }
     }
 
+    /// <summary>
+    /// Why <paramref name="path"/> cannot back a disk, or null when it can be tried: it must exist (unless it is to be
+    /// created) and be a regular file or a block device. Lets a front end name the device (`-s 2,virtio-blk: ...`)
+    /// before the machine is built; the backend's own open is still the one that counts.
+    /// </summary>
+    public static string? ProbeBacking(string path)
+    {
+        int fd = Libc.Open(path, Libc.O_RDONLY | Libc.O_CLOEXEC | O_NONBLOCK);
+        if (fd < 0) return Libc.LastErrno is Libc.EACCES or Libc.EPERM ? null : DescribeOpenFailure(path, Libc.LastErrno);
+        try
+        {
+            (uint type, _) = Stat(fd, path);
+            return type is BlockAbi.S_IFREG or BlockAbi.S_IFBLK ? null : DescribeType(type);
+        }
+        catch (InputFileException) { return null; }
+        finally { Libc.Close(fd); }
+    }
+
     /// <summary>Why open(2) failed, in a user's words; ENOENT says whether the file or its directory is missing.</summary>
     public static string DescribeOpenFailure(string path, int errno) => errno switch
     {
