@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using Bhyve.Aot.Host;
 using Bhyve.Aot.Interop;
+using Bhyve.Aot.Os;
 using Bhyve.Aot.IoUring;
 
 namespace Bhyve.Aot.Storage;
@@ -41,7 +42,7 @@ public sealed unsafe class IoUringBlockEngine : IBlockEngine
 
     private readonly BlockFile _file;
     private readonly IoUringRing _ring;
-    private readonly CompletionSignal _signal;
+    private readonly EventFd _signal;
     private readonly Slot[] _slots;
     private readonly int[] _free;
     private int _freeCount;
@@ -61,7 +62,7 @@ public sealed unsafe class IoUringBlockEngine : IBlockEngine
             {
                 if (needed && !_ring.Supports(op)) throw new IoUringException($"opcode {name}", Libc.ENOSYS);
             }
-            _signal = new CompletionSignal();
+            _signal = new EventFd();
             _ring.RegisterFiles([file.Fd]);
             _ring.RegisterEventFd(_signal.Fd);
         }

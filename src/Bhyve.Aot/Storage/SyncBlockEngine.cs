@@ -1,5 +1,6 @@
 using Bhyve.Aot.Host;
 using Bhyve.Aot.Interop;
+using Bhyve.Aot.Os;
 
 namespace Bhyve.Aot.Storage;
 
@@ -12,7 +13,7 @@ namespace Bhyve.Aot.Storage;
 public sealed unsafe class SyncBlockEngine : IBlockEngine
 {
     private readonly BlockFile _file;
-    private readonly CompletionSignal _signal;
+    private readonly EventFd _signal;
     private readonly BlockCompletion[] _completions;
     private readonly BounceBufferPool? _bounce;
     private readonly int _maxSegments;
@@ -25,7 +26,7 @@ public sealed unsafe class SyncBlockEngine : IBlockEngine
         Capacity = options.QueueDepth;
         _maxSegments = options.MaxSegments;
         _completions = new BlockCompletion[Capacity];
-        _signal = new CompletionSignal();
+        _signal = new EventFd();
         // One request at a time is ever in the kernel, so one bounce buffer is enough.
         if (file.Direct) _bounce = new BounceBufferPool(1, options.BounceBufferBytes, file.MemoryAlignment);
     }

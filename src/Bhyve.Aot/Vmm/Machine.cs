@@ -30,6 +30,7 @@ public sealed partial class Machine : IVmLifecycle
     private readonly List<VirtioBlk> _disks = [];
     private readonly List<NvmeController> _nvme = [];
     private TerminalRawMode? _rawTerminal;
+    private SerialConsole? _console;
 
     public Machine(VmConfig config)
     {
@@ -95,7 +96,7 @@ public sealed partial class Machine : IVmLifecycle
         if (boot.Mode == EntryMode.Pvh32) BootCpuState.WriteGdt(_memory);
         else BootCpuState.WriteLinux64Tables(_memory);
 
-        var console = new SerialConsole(consoleOut);
+        var console = _console = new SerialConsole(consoleOut, prefix: "bhyve-aot: " + _config.MessagePrefix);
         var uart = new Uart8250(console.GuestOutput, new KvmIrqLine(_vm, Uart8250.Com1Irq));
         Ports.Register(Uart8250.Com1Port, Uart8250.PortCount, uart);
         Ports.Register(DebugExit.DefaultPort, 1, new DebugExit(status => Stop(new VmExit(status, null))));
@@ -131,10 +132,13 @@ public sealed partial class Machine : IVmLifecycle
 
         var result = _exit.Task.GetAwaiter().GetResult();
         uart.CloseOutput();
-        console.CloseAsync().GetAwaiter().GetResult();
+        console.Close();
         _rawTerminal?.Dispose();
         return result;
     }
+
+    /// <summary>The serial console (COM1) of a PC-style run; null for an hvt run or before Run.</summary>
+    public SerialConsole? SerialConsole => _console;
 
     /// <summary>Requests, doorbells and interrupts of every virtio-blk queue, summed.</summary>
     public VirtioQueueCounters DiskCounters

@@ -88,7 +88,12 @@ public sealed class NvmeController : PciDevice
             lock (_lock)
             {
                 sum = _retired;
-                if (_processor is { } p) sum.Add(p.Counters);
+                if (_processor is { } p)
+                {
+                    var c = p.Counters;
+                    c.Faults += p.Faults;
+                    sum.Add(c);
+                }
             }
             sum.MmioDoorbells += Interlocked.Read(ref _mmioDoorbells);
             return sum;
@@ -245,7 +250,9 @@ public sealed class NvmeController : PciDevice
         if (_processor is { } p)
         {
             p.Stop();
-            _retired.Add(p.Counters);
+            var c = p.Counters;
+            c.Faults += p.Faults;
+            _retired.Add(c);
             Volatile.Write(ref _processor, null);
         }
         UnbindShadowDoorbells();
@@ -268,6 +275,9 @@ public sealed class NvmeController : PciDevice
         _flushBackend();
         UpdateStatus(NvmeRegisters.CstsShutdownMask, NvmeRegisters.CstsShutdownComplete);
     }
+
+    /// <summary>The processor's worker caught a failure and stopped serving (its thread): the guest sees CSTS.CFS.</summary>
+    internal void WorkerFailed() => UpdateStatus(NvmeRegisters.CstsFatal, NvmeRegisters.CstsFatal);
 
     /// <summary>The processor's shutdown flush finished (called on its thread).</summary>
     internal void ShutdownComplete() => UpdateStatus(NvmeRegisters.CstsShutdownMask, NvmeRegisters.CstsShutdownComplete);
