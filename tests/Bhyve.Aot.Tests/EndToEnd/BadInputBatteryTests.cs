@@ -11,7 +11,7 @@ namespace Bhyve.Aot.Tests.EndToEnd;
 /// no "internal error". Nothing here needs KVM: every case is refused before a VM exists (or, without /dev/kvm, with
 /// status 8, which is documented too).
 /// </summary>
-public sealed class BadInputBatteryTests : IDisposable
+public sealed class BadInputBatteryTests(Xunit.Abstractions.ITestOutputHelper output) : IDisposable
 {
     private const string Missing = "/nonexistent/bhyve-aot-battery/kernel.elf";
     private readonly string _dir = Directory.CreateTempSubdirectory("bhyve-aot-battery-").FullName;
@@ -180,6 +180,7 @@ public sealed class BadInputBatteryTests : IDisposable
             else if (args.Length > 0 && args[0].StartsWith('-') && r.ExitCode != ExitCodes.Bhyve.Error)
                 failures.Add($"[{shown}] the bhyve form refused with {r.ExitCode}, not bhyve's 4");
         });
+        output.WriteLine($"{cases.Length} bad inputs, {cases.Length - failures.Count} refused as they should be");
         Assert.True(failures.IsEmpty, $"{failures.Count} of {cases.Length} cases:\n" + string.Join('\n', failures.Order()));
     }
 }
