@@ -52,7 +52,10 @@ public static class Report
         {
             case ConfigException or InputFileException: return Fail(ExitCodes.Usage, vm + e.Message);
             case BlockFileException: return Fail(ExitCodes.Usage, vm + e.Message);
+            // A shortage (ENOMEM, EMFILE, ...) is the host's state, not a missing KVM, whichever call ran into it.
+            case ErrnoException { ExhaustedResource: { } resource }: return Fail(ExitCodes.HostResource, $"{vm}host out of {resource}: {e.Message}");
             case KvmException: return Fail(ExitCodes.HostUnsupported, $"{vm}{e.Message} (run `bhyve-aot check`)");
+            case ErrnoException: return Fail(ExitCodes.VmmFailure, $"{vm}a host call failed: {e.Message}");
             case OutOfMemoryException or InsufficientExecutionStackException:
                 return Fail(ExitCodes.VmmFailure, $"{vm}out of memory in the VMM process");
             case IOException or UnauthorizedAccessException when !StandardOutput.IsOpen():

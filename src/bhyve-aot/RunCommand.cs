@@ -148,9 +148,10 @@ public static class RunCommand
             exit = machine.Run(Console.OpenStandardOutput(), Console.OpenStandardInput());
         }
         catch (BootImageException e) { return Report.Fail(ExitCodes.Usage, $"{vm}{InputFile.Escape(config.KernelPath)}: {e.Message}"); }
-        // Everything else, ours or not, is worded in one place.
+        // Everything else, ours or not, is worded in one place (Report: host shortages, KVM, our bugs).
         catch (Exception e) { return Report.Exception(e, vm); }
         if (exit.Message is not null) Console.Error.WriteLine($"bhyve-aot: {vm}{exit.Message}");
+        foreach (string line in machine.FlushFailures) Console.Error.WriteLine($"bhyve-aot: {vm}{line}");
         if (switches.Stats)
         {
             var c = machine.Exits;

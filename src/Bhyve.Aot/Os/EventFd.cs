@@ -1,5 +1,4 @@
 using Bhyve.Aot.Interop;
-using Bhyve.Aot.Kvm;
 
 namespace Bhyve.Aot.Os;
 
@@ -15,7 +14,7 @@ public sealed class EventFd : IDisposable
     public EventFd(bool nonBlocking = true)
     {
         _fd = Libc.EventFd(0, Libc.EFD_CLOEXEC | (nonBlocking ? Libc.EFD_NONBLOCK : 0));
-        if (_fd < 0) throw new KvmException("eventfd", Libc.LastErrno);
+        if (_fd < 0) throw new ErrnoException("eventfd", Libc.LastErrno);
     }
 
     public int Fd => _fd;

@@ -1,4 +1,5 @@
 using Bhyve.Aot.Devices.Pci;
+using Bhyve.Aot.Interop;
 using Bhyve.Aot.Devices.Runtime;
 using Bhyve.Aot.Memory;
 using Bhyve.Aot.Os;
@@ -224,7 +225,7 @@ internal sealed unsafe partial class NvmeQueueProcessor : DeviceWorker
                 if (tag == ShutdownFlushTag)
                 {
                     _shutdownDone = true;
-                    _owner.ShutdownComplete();
+                    _owner.ShutdownComplete(_completions[i].Result);
                     continue;
                 }
                 var sq = _sqs[(int)(tag >> 16)]!; // an SQ with commands in flight is never removed
@@ -307,8 +308,9 @@ internal sealed unsafe partial class NvmeQueueProcessor : DeviceWorker
         _flushIssued = true;
         if (!_engine.TryFlush(ShutdownFlushTag))
         {
+            // Unreachable with nothing in flight; if it happens the flush did not run, which is a failure.
             _shutdownDone = true;
-            _owner.ShutdownComplete();
+            _owner.ShutdownComplete(-Libc.EAGAIN);
         }
     }
 

@@ -15,6 +15,7 @@ public sealed class VirtioBlk : IVirtioDevice
 
     private readonly VirtioBlkDisk _disk;
     private readonly Func<IBlockEngine> _createEngine;
+    private readonly IBlockBackendControl? _backend;
     private readonly int _queueCount;
     private readonly ushort _queueSize;
     private readonly int _maxSegments;
@@ -23,10 +24,13 @@ public sealed class VirtioBlk : IVirtioDevice
     private VirtioBlkQueue[] _running = [];
     private VirtioQueueCounters _retired;
 
-    public VirtioBlk(VirtioBlkDisk disk, int queues, ushort queueSize, int maxSegments, Func<IBlockEngine> createEngine)
+    /// <param name="backend">reset forgets its latched flush error (the guest was told and starts over).</param>
+    public VirtioBlk(VirtioBlkDisk disk, int queues, ushort queueSize, int maxSegments, Func<IBlockEngine> createEngine,
+                     IBlockBackendControl? backend = null)
     {
         _disk = disk;
         _createEngine = createEngine;
+        _backend = backend;
         _queueCount = queues;
         _queueSize = queueSize;
         _maxSegments = maxSegments;
@@ -120,6 +124,7 @@ public sealed class VirtioBlk : IVirtioDevice
                 _retired.Add(c);
             }
             Volatile.Write(ref _running, []);
+            _backend?.ClearFlushError();
         }
     }
 
