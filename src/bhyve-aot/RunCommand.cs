@@ -39,16 +39,12 @@ public static class RunCommand
         var cmdline = new Option<string>("--cmdline", "-C") { Description = "guest command line", DefaultValueFactory = _ => "" };
         var name = new Option<string?>("--name") { Description = "VM name, shown in messages (bhyve's last argument)" };
         var hugePages = new Option<bool>("--huge-pages") { Description = "back guest RAM with transparent huge pages" };
-        var disks = new Option<string[]>("--disk")
+        // One repeatable option per registered device kind (--disk, --nvme, ...).
+        var deviceOptions = DeviceKinds.All.Select(kind => (Kind: kind, Option: new Option<string[]>(kind.LongOption)
         {
-            Description = "virtio-blk disk: path=FILE[,readonly][,discard=unmap|ignore|on|off][,direct][,queues=N][,queue-size=N][,size=S,create][,serial=S][,slot=N]; repeatable",
+            Description = $"{kind.Description}: {kind.OptionSyntax}; repeatable",
             AllowMultipleArgumentsPerToken = false,
-        };
-        var nvme = new Option<string[]>("--nvme")
-        {
-            Description = "NVMe controller: path=FILE|ram=SIZE[,readonly][,dsm=auto|enable|disable][,queues=N][,queue-size=N][,sector-size=512|4096][,serial=S][,direct][,size=S,create][,slot=N]; repeatable",
-            AllowMultipleArgumentsPerToken = false,
-        };
+        })).ToArray();
         var initrd = new Option<string?>("--initrd", "-i") { Description = "initial ramdisk for a Linux kernel" };
         var blockDevices = new Option<string[]>("--block-device") { Description = "Solo5 hvt block device: NAME=PATH; repeatable", AllowMultipleArgumentsPerToken = false };
         var netDevices = new Option<string[]>("--net-device") { Description = "Solo5 hvt network device: NAME=TAP; repeatable", AllowMultipleArgumentsPerToken = false };
@@ -58,17 +54,32 @@ public static class RunCommand
             Description = "hide CPU features from the guest, e.g. xsave,cx16,avx (names as in /proc/cpuinfo); repeatable",
             AllowMultipleArgumentsPerToken = false,
         };
-        var stats = new Option<bool>("--stats") { Description = "print VM exit counts on stderr when the guest ends" };
+        var stats = new Option<bool>("--stats") { Description = "print VM exit and device counts on stderr when the VM ends, however it ends" };
+        var shutdownTimeout = new Option<int>("--shutdown-timeout")
+        {
+            Description = "seconds a guest gets to power off after SIGTERM/SIGINT press its ACPI power button, before it is stopped (0: at once)",
+            DefaultValueFactory = _ => (int)MachineRunOptions.DefaultShutdownTimeout.TotalSeconds,
+            CustomParser = r =>
+            {
+                string text = r.Tokens.Count > 0 ? r.Tokens[0].Value : "";
+                if (int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int s) && s <= 3600) return s;
+                r.AddError($"--shutdown-timeout: '{text}' is not a whole number of seconds (0..3600)");
+                return 0;
+            },
+        };
 
         var command = new Command("run", "Boot a kernel, given by options or by a JSON machine file, and exit with the guest's status.")
         {
-            configFile, kernel, memory, cpus, cmdline, name, disks, nvme, initrd, blockDevices, netDevices, hugePages, cpuidHide, stats, overcommit, guestArgs,
+            configFile, kernel, memory, cpus, cmdline, name,
         };
+        foreach (var (_, option) in deviceOptions) command.Options.Add(option);
+        foreach (var option in new Option[] { initrd, blockDevices, netDevices, hugePages, cpuidHide, stats, overcommit, shutdownTimeout }) command.Options.Add(option);
+        command.Arguments.Add(guestArgs);
         HelpEpilogue.Set(command,
             "The machine comes from the options or, with --config, from a JSON machine file (README: MACHINE FILE); the bhyve\n"
             + "form (`bhyve-aot -s ... NAME`, see `bhyve-aot --help`) does the same.\n\n"
             + HelpExamples.Format(HelpExamples.Run) + "\n\n" + ExitCodes.Table);
-        Option[] machineOptions = [kernel, memory, cpus, cmdline, name, disks, nvme, initrd, blockDevices, netDevices, hugePages, cpuidHide];
+        Option[] machineOptions = [kernel, memory, cpus, cmdline, name, .. deviceOptions.Select(d => d.Option), initrd, blockDevices, netDevices, hugePages, cpuidHide];
         command.SetAction(result =>
         {
             // Unknown words are only guest arguments after `--`; anywhere else they are mistakes.
@@ -84,14 +95,14 @@ public static class RunCommand
                 {
                     // The file is the whole machine: mixing in options would leave two answers to "what runs".
                     if (machineOptions.FirstOrDefault(o => result.GetResult(o) is { Implicit: false }) is { } mixed)
-                        return Program.Fail(ExitCodes.Usage, $"--config gives the whole machine; {mixed.Name} cannot be added to it");
-                    if (extra.Length > 0) return Program.Fail(ExitCodes.Usage, "--config gives the whole machine; put unikernel arguments in its hvt.args");
+                        return Report.Fail(ExitCodes.Usage, $"--config gives the whole machine; {mixed.Name} cannot be added to it");
+                    if (extra.Length > 0) return Report.Fail(ExitCodes.Usage, "--config gives the whole machine; put unikernel arguments in its hvt.args");
                     config = MachineFileReader.Load(file);
                 }
                 else
                 {
                     if (result.GetValue(kernel) is not { } kernelPath)
-                        return Program.Fail(ExitCodes.Usage, "no kernel given (--kernel PATH or --config FILE)");
+                        return Report.Fail(ExitCodes.Usage, "no kernel given (--kernel PATH or --config FILE)");
                     config = new VmConfig
                     {
                         Name = result.GetValue(name),
@@ -100,8 +111,7 @@ public static class RunCommand
                         Cpus = result.GetValue(cpus),
                         Cmdline = result.GetValue(cmdline) ?? "",
                         HugePages = result.GetValue(hugePages),
-                        Disks = (result.GetValue(disks) ?? []).Select(DiskConfig.Parse).ToArray(),
-                        Nvme = (result.GetValue(nvme) ?? []).Select(NvmeConfig.Parse).ToArray(),
+                        Devices = deviceOptions.SelectMany(d => (result.GetValue(d.Option) ?? []).Select(d.Kind.Parse)).ToArray(),
                         InitrdPath = result.GetValue(initrd),
                         HvtBlocks = (result.GetValue(blockDevices) ?? []).Select(t => HvtDeviceConfig.Parse("--block-device", t)).ToArray(),
                         HvtNets = (result.GetValue(netDevices) ?? []).Select(t => HvtDeviceConfig.Parse("--net-device", t)).ToArray(),
@@ -112,7 +122,7 @@ public static class RunCommand
                 config.Validate();
             }
             catch (ConfigException e) { return Report.Fail(ExitCodes.Usage, e.Message); }
-            return action(config, new RunSwitches(result.GetValue(stats), result.GetValue(overcommit)));
+            return action(config, new RunSwitches(result.GetValue(stats), result.GetValue(overcommit), TimeSpan.FromSeconds(result.GetValue(shutdownTimeout))));
         });
         return command;
     }
@@ -135,7 +145,7 @@ public static class RunCommand
 
     public static int Run(VmConfig config, RunSwitches switches)
     {
-        Machine machine;
+        Machine? machine = null;
         VmExit exit;
         string vm = config.MessagePrefix;
         if (!switches.Overcommit && HostRam.TotalBytes() is { } hostRam && config.MemoryBytes > hostRam)
@@ -144,35 +154,19 @@ public static class RunCommand
         if (config.Name is { } title) ProcessTitle.TrySet(title);
         try
         {
-            machine = new Machine(config);
-            exit = machine.Run(Console.OpenStandardOutput(), Console.OpenStandardInput());
+            machine = Machine.Create(config);
+            exit = machine.Run(Console.OpenStandardOutput(), Console.OpenStandardInput(),
+                new MachineRunOptions { HandleSignals = true, ShutdownTimeout = switches.ShutdownTimeout ?? MachineRunOptions.DefaultShutdownTimeout });
         }
         catch (BootImageException e) { return Report.Fail(ExitCodes.Usage, $"{vm}{InputFile.Escape(config.KernelPath)}: {e.Message}"); }
         // Everything else, ours or not, is worded in one place (Report: host shortages, KVM, our bugs).
         catch (Exception e) { return Report.Exception(e, vm); }
         if (exit.Message is not null) Console.Error.WriteLine($"bhyve-aot: {vm}{exit.Message}");
-        foreach (string line in machine.FlushFailures) Console.Error.WriteLine($"bhyve-aot: {vm}{line}");
         if (switches.Stats)
         {
             var c = machine.Exits;
             Console.Error.WriteLine($"bhyve-aot: {vm}exits to user space: {c.Total} (port I/O {c.Io}, MMIO {c.Mmio}, interrupted {c.Interrupted}, other {c.Other})");
-            if (machine.HvtHypercallCounts is { } calls)
-            {
-                var named = Enum.GetValues<Devices.Hvt.HvtHypercall>().Select(h => $"{h.ToString().ToLowerInvariant()} {calls[(int)h]}");
-                Console.Error.WriteLine($"bhyve-aot: {vm}hvt hypercalls: {string.Join(", ", named)}");
-            }
-            if (config.Disks.Count > 0)
-            {
-                var d = machine.DiskCounters;
-                Console.Error.WriteLine($"bhyve-aot: {vm}virtio-blk: {d.Requests} requests, {d.Doorbells} doorbells (ioeventfd), {d.Interrupts} interrupts, {d.BackendFull} backend-full stalls");
-            }
-            if (config.Nvme.Count > 0)
-            {
-                var n = machine.NvmeCounters;
-                Console.Error.WriteLine($"bhyve-aot: {vm}nvme: {n.IoCommands} I/O commands, {n.AdminCommands} admin commands, doorbells {n.MmioDoorbells} MMIO + {n.EventFdDoorbells} ioeventfd, {n.Interrupts} interrupts, {n.CqFullWaits} CQ-full waits, {n.BackendFull} backend-full stalls");
-            }
-            if (machine.SerialConsole is { } serial)
-                Console.Error.WriteLine($"bhyve-aot: {vm}console: {serial.WrittenBytes} bytes written, {serial.DroppedBytes} dropped");
+            foreach (var line in machine.StatsLines()) Console.Error.WriteLine($"bhyve-aot: {vm}{line}");
             Console.Error.WriteLine($"bhyve-aot: {vm}gc: {GC.CollectionCount(0)} gen0, {GC.CollectionCount(1)} gen1, {GC.CollectionCount(2)} gen2 collections, {GC.GetTotalAllocatedBytes()} bytes allocated");
         }
         return exit.Code;

@@ -340,8 +340,7 @@ public static class BhyveCommandLine
                 MemoryBytes = memory,
                 HugePages = HugePages,
                 CpuidHide = _cpuidHide.ToArray(),
-                Disks = slots.Where(x => x.Disk is not null).Select(x => x.Disk!).ToArray(),
-                Nvme = slots.Where(x => x.Nvme is not null).Select(x => x.Nvme!).ToArray(),
+                Devices = slots.Where(x => x.Device is not null).Select(x => x.Device!).ToArray(),
             };
             config.Validate();
             return config;

@@ -3,7 +3,7 @@ using Bhyve.Aot.Interop;
 namespace Bhyve.Aot.Kvm;
 
 /// <summary>One virtual CPU: its fd, its mmap'd kvm_run page, register access and KVM_RUN.</summary>
-public sealed unsafe class Vcpu : IDisposable
+public sealed unsafe class Vcpu : IVcpu, IDisposable
 {
     private int _fd;
     private readonly byte* _run;
@@ -36,15 +36,23 @@ public sealed unsafe class Vcpu : IDisposable
     }
 
     /// <summary>The shared kvm_run page; valid for the vCPU's lifetime.</summary>
-    internal byte* RunPage => _run;
+    public byte* RunPage => _run;
 
     internal KvmExitReason ExitReason => (KvmExitReason)(*(uint*)(_run + KvmRunLayout.ExitReason));
 
     /// <summary>KVM_RUN once. Returns 0, or the errno (EINTR when a signal or immediate_exit kicked us).</summary>
-    internal int Run() => Libc.Ioctl(_fd, KvmIoctl.Run, 0) < 0 ? Libc.LastErrno : 0;
+    public int Run() => Libc.Ioctl(_fd, KvmIoctl.Run, 0) < 0 ? Libc.LastErrno : 0;
 
     /// <summary>Asks the next KVM_RUN to return at once with EINTR (used to stop the vCPU).</summary>
-    internal void RequestImmediateExit() => Volatile.Write(ref _run[KvmRunLayout.ImmediateExit], 1);
+    public void RequestImmediateExit() => Volatile.Write(ref _run[KvmRunLayout.ImmediateExit], 1);
+
+    public void ClearImmediateExit() => Volatile.Write(ref _run[KvmRunLayout.ImmediateExit], 0);
+
+    public ulong Rip()
+    {
+        try { return GetRegs().Rip; }
+        catch (KvmException) { return 0; }
+    }
 
     internal KvmRegs GetRegs()
     {

@@ -37,8 +37,12 @@ public static class ExitCodes
     public const int BenchTargetFailed = 16;
     /// <summary>The host ran out of a resource the VM needs (memory for guest RAM, file descriptors, ...); stderr names it.</summary>
     public const int HostResource = 18;
+    /// <summary>SIGTERM or SIGINT stopped the VM: the guest did not power off within --shutdown-timeout of the ACPI power button, a second signal came, or the machine has no power button.</summary>
+    public const int StoppedBySignal = 20;
+    /// <summary>The guest ended well but tearing the machine down failed: a backend's flush at exit (data may not be on the disk), or a vCPU that would not stop.</summary>
+    public const int TeardownFailed = 22;
     /// <summary>Our own output could not be written: standard output closed or failing (`check`, `config print`, `--help`).</summary>
-    public const int OutputFailed = 20;
+    public const int OutputFailed = 24;
 
     /// <summary>bhyve(8)'s EXIT STATUS, used by the bhyve form.</summary>
     public static class Bhyve
@@ -80,7 +84,9 @@ public static class ExitCodes
           14     the user quit from the console with ~. (stdin a terminal)
           16     bench storage: bhyve-aot's virtio-blk target failed (see the output)
           18     the host ran out of a resource: memory, file descriptors (which one on stderr)
-          20     standard output could not be written
+          20     stopped on SIGTERM/SIGINT: the guest did not power off within --shutdown-timeout of the power button
+          22     the guest ended, but flushing a disk at exit failed (data may not be on it) or a vCPU would not stop
+          24     standard output could not be written
         Solo5 hvt unikernels exit as under solo5-hvt: the status the unikernel gives solo5_exit (0-255; 255 is an
         abort), or 1 when it faults (bad hypercall pointer, unknown port or hypercall, write to read-only memory).
         """;
@@ -102,7 +108,7 @@ public static class ExitCodes
         Exit status:
           0      done
           2      bad command line, configuration or input file
-          20     standard output could not be written
+          24     standard output could not be written
         """;
 }
 
