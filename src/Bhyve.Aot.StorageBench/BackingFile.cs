@@ -36,7 +36,8 @@ public sealed unsafe class BackingFile : IDisposable
     public static BackingFile OpenExisting(string path)
     {
         var info = new FileInfo(path);
-        if (!info.Exists) throw new BenchException($"--disk: {path}: no such file (give a path to an existing file, or a size such as 2G)");
+        if (Directory.Exists(path)) throw new BenchException($"--disk: {Os.InputFile.Escape(path)}: is a directory (give a path to an existing file, or a size such as 2G)");
+        if (!info.Exists) throw new BenchException($"--disk: {Os.InputFile.Escape(path)}: {Os.InputFile.DescribeOpenFailure(path, 2)} (give a path to an existing file, or a size such as 2G)");
         if (info.Length < 1 << 20 || info.Length % 4096 != 0) throw new BenchException($"--disk: {path}: needs at least 1 MiB and a multiple of 4 KiB (it has {info.Length} bytes)");
         return new BackingFile(info.FullName, info.Length, owned: false);
     }

@@ -11,28 +11,31 @@ namespace Bhyve.Aot.Cli;
 /// <summary>`bhyve-aot run`: boots a kernel (given by options or by a machine file) and exits with the guest's status.</summary>
 public static class RunCommand
 {
-    public static Command Create() => CreateWith(Run);
+    public static Command Create() => Create(Run);
 
     /// <summary>The same options with another action: `config print run ...` prints the machine instead of booting it.</summary>
-    public static Command Create(Func<VmConfig, bool, int> action) => CreateWith((config, stats, _) => action(config, stats));
-
-    private static Command CreateWith(Func<VmConfig, bool, TimeSpan, int> action)
+    public static Command Create(Func<VmConfig, RunSwitches, int> action)
     {
         var configFile = new Option<string?>("--config") { Description = "JSON machine file giving the whole machine (see the README's MACHINE FILE section)" };
         var kernel = new Option<string?>("--kernel", "-k") { Description = "kernel or unikernel to boot: a PVH ELF or a Solo5 hvt unikernel (required unless --config)" };
-        var memory = new Option<ulong>("--memory", "-m")
+        // A string, so that --help shows the default as users write it ("64M", not a byte count).
+        var memory = new Option<string>("--memory", "-m")
         {
-            Description = "guest RAM, with a K/M/G suffix",
-            DefaultValueFactory = _ => VmConfig.DefaultMemoryBytes,
-            CustomParser = r =>
-            {
-                string text = r.Tokens.Count > 0 ? r.Tokens[0].Value : "";
-                if (ByteSize.TryParse(text, out ulong bytes)) return bytes;
-                r.AddError($"--memory: '{text}' is not a size (examples: 64M, 1G)");
-                return 0;
-            },
+            Description = "guest RAM: a size with a K/M/G/T suffix; a plain number is MiB",
+            DefaultValueFactory = _ => ByteSize.Format(VmConfig.DefaultMemoryBytes),
         };
-        var cpus = new Option<int>("--cpus", "-c") { Description = "number of vCPUs", DefaultValueFactory = _ => 1 };
+        memory.Validators.Add(r =>
+        {
+            string text = r.Tokens.Count > 0 ? r.Tokens[0].Value : "";
+            if (r.Tokens.Count > 0 && !ByteSize.TryParse(text, out _)) r.AddError($"--memory: '{InputFile.Escape(text)}' is not a size ({ByteSize.Examples})");
+        });
+        var cpus = new Option<int>("--cpus", "-c")
+        {
+            Description = $"number of vCPUs (1..{VmConfig.MaxCpus})",
+            DefaultValueFactory = _ => 1,
+            CustomParser = r => WholeNumber(r, "--cpus", $"a number of vCPUs (1..{VmConfig.MaxCpus})"),
+        };
+        var overcommit = new Option<bool>("--overcommit") { Description = "allow more guest RAM than the host has (pages are only used when the guest touches them)" };
         var cmdline = new Option<string>("--cmdline", "-C") { Description = "guest command line", DefaultValueFactory = _ => "" };
         var name = new Option<string?>("--name") { Description = "VM name, shown in messages (bhyve's last argument)" };
         var hugePages = new Option<bool>("--huge-pages") { Description = "back guest RAM with transparent huge pages" };
@@ -70,7 +73,7 @@ public static class RunCommand
             configFile, kernel, memory, cpus, cmdline, name,
         };
         foreach (var (_, option) in deviceOptions) command.Options.Add(option);
-        foreach (var option in new Option[] { initrd, blockDevices, netDevices, hugePages, cpuidHide, stats, shutdownTimeout }) command.Options.Add(option);
+        foreach (var option in new Option[] { initrd, blockDevices, netDevices, hugePages, cpuidHide, stats, overcommit, shutdownTimeout }) command.Options.Add(option);
         command.Arguments.Add(guestArgs);
         HelpEpilogue.Set(command,
             "The machine comes from the options or, with --config, from a JSON machine file (README: MACHINE FILE); the bhyve\n"
@@ -81,8 +84,10 @@ public static class RunCommand
         {
             // Unknown words are only guest arguments after `--`; anywhere else they are mistakes.
             string[] extra = result.GetValue(guestArgs) ?? [];
+            if (extra.Length > 0 && !result.Tokens.Any(t => t.Type == TokenType.DoubleDash) && extra[0].StartsWith('-'))
+                return Report.Fail(ExitCodes.Usage, ParseErrors.UnknownOption(command, "run", extra[0]));
             if (extra.Length > 0 && !result.Tokens.Any(t => t.Type == TokenType.DoubleDash))
-                return Program.Fail(ExitCodes.Usage, $"Unrecognized command or argument '{extra[0]}' (unikernel arguments go after --)");
+                return Report.Fail(ExitCodes.Usage, $"run: unexpected argument '{InputFile.Escape(extra[0])}' (unikernel arguments go after --); see `bhyve-aot run --help`");
             VmConfig config;
             try
             {
@@ -90,19 +95,19 @@ public static class RunCommand
                 {
                     // The file is the whole machine: mixing in options would leave two answers to "what runs".
                     if (machineOptions.FirstOrDefault(o => result.GetResult(o) is { Implicit: false }) is { } mixed)
-                        return Program.Fail(ExitCodes.Usage, $"--config gives the whole machine; {mixed.Name} cannot be added to it");
-                    if (extra.Length > 0) return Program.Fail(ExitCodes.Usage, "--config gives the whole machine; put unikernel arguments in its hvt.args");
+                        return Report.Fail(ExitCodes.Usage, $"--config gives the whole machine; {mixed.Name} cannot be added to it");
+                    if (extra.Length > 0) return Report.Fail(ExitCodes.Usage, "--config gives the whole machine; put unikernel arguments in its hvt.args");
                     config = MachineFileReader.Load(file);
                 }
                 else
                 {
                     if (result.GetValue(kernel) is not { } kernelPath)
-                        return Program.Fail(ExitCodes.Usage, "no kernel given (--kernel PATH or --config FILE)");
+                        return Report.Fail(ExitCodes.Usage, "no kernel given (--kernel PATH or --config FILE)");
                     config = new VmConfig
                     {
                         Name = result.GetValue(name),
                         KernelPath = kernelPath,
-                        MemoryBytes = result.GetValue(memory),
+                        MemoryBytes = ByteSize.TryParse(result.GetValue(memory) ?? "", out ulong bytes) ? bytes : VmConfig.DefaultMemoryBytes,
                         Cpus = result.GetValue(cpus),
                         Cmdline = result.GetValue(cmdline) ?? "",
                         HugePages = result.GetValue(hugePages),
@@ -116,10 +121,19 @@ public static class RunCommand
                 }
                 config.Validate();
             }
-            catch (ConfigException e) { return Program.Fail(ExitCodes.Usage, e.Message); }
-            return action(config, result.GetValue(stats), TimeSpan.FromSeconds(result.GetValue(shutdownTimeout)));
+            catch (ConfigException e) { return Report.Fail(ExitCodes.Usage, e.Message); }
+            return action(config, new RunSwitches(result.GetValue(stats), result.GetValue(overcommit), TimeSpan.FromSeconds(result.GetValue(shutdownTimeout))));
         });
         return command;
+    }
+
+    /// <summary>An int option's value with our message (the library's would name a .NET type).</summary>
+    public static int WholeNumber(ArgumentResult r, string option, string what)
+    {
+        string text = r.Tokens.Count > 0 ? r.Tokens[0].Value : "";
+        if (int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int n)) return n;
+        r.AddError($"{option}: '{InputFile.Escape(text)}' is not {what}");
+        return 0;
     }
 
     private static IReadOnlyList<CpuidFeature> ParseCpuidHide(string[] values)
@@ -129,30 +143,26 @@ public static class RunCommand
         return features;
     }
 
-    public static int Run(VmConfig config, bool stats) => Run(config, stats, MachineRunOptions.DefaultShutdownTimeout);
-
-    public static int Run(VmConfig config, bool stats, TimeSpan shutdownTimeout)
+    public static int Run(VmConfig config, RunSwitches switches)
     {
         Machine? machine = null;
         VmExit exit;
         string vm = config.MessagePrefix;
+        if (!switches.Overcommit && HostRam.TotalBytes() is { } hostRam && config.MemoryBytes > hostRam)
+            return Report.Fail(ExitCodes.Usage,
+                $"{vm}guest memory {ByteSize.Format(config.MemoryBytes)} is more than this host's {hostRam >> 20} MiB of RAM (--overcommit runs it anyway)");
         if (config.Name is { } title) ProcessTitle.TrySet(title);
         try
         {
             machine = Machine.Create(config);
             exit = machine.Run(Console.OpenStandardOutput(), Console.OpenStandardInput(),
-                new MachineRunOptions { HandleSignals = true, ShutdownTimeout = shutdownTimeout });
+                new MachineRunOptions { HandleSignals = true, ShutdownTimeout = switches.ShutdownTimeout ?? MachineRunOptions.DefaultShutdownTimeout });
         }
-        catch (ConfigException e) { return Program.Fail(ExitCodes.Usage, vm + e.Message); }
-        catch (BootImageException e) { return Program.Fail(ExitCodes.Usage, $"{vm}{config.KernelPath}: {e.Message}"); }
-        // A shortage (ENOMEM, EMFILE, ...) is the host's state, not a missing KVM, whichever call ran into it.
-        catch (ErrnoException e) when (e.ExhaustedResource is { } resource) { return Program.Fail(ExitCodes.HostResource, $"{vm}host out of {resource}: {e.Message}"); }
-        catch (KvmException e) { return Program.Fail(ExitCodes.HostUnsupported, $"{vm}{e.Message} (run `bhyve-aot check`)"); }
-        catch (ErrnoException e) { return Program.Fail(ExitCodes.VmmFailure, $"{vm}internal error: {e.Message}"); }
-        // Anything else is our bug: one line and an even status, never a stack trace or a guest-looking odd status.
-        catch (Exception e) { return Program.Fail(ExitCodes.VmmFailure, $"{vm}internal error: {e.GetType().Name}: {e.Message}"); }
+        catch (BootImageException e) { return Report.Fail(ExitCodes.Usage, $"{vm}{InputFile.Escape(config.KernelPath)}: {e.Message}"); }
+        // Everything else, ours or not, is worded in one place (Report: host shortages, KVM, our bugs).
+        catch (Exception e) { return Report.Exception(e, vm); }
         if (exit.Message is not null) Console.Error.WriteLine($"bhyve-aot: {vm}{exit.Message}");
-        if (stats)
+        if (switches.Stats)
         {
             var c = machine.Exits;
             Console.Error.WriteLine($"bhyve-aot: {vm}exits to user space: {c.Total} (port I/O {c.Io}, MMIO {c.Mmio}, interrupted {c.Interrupted}, other {c.Other})");

@@ -1,14 +1,15 @@
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using Bhyve.Aot.Kvm;
+using Bhyve.Aot.Os;
 using Bhyve.Aot.Vmm;
 
 namespace Bhyve.Aot.Config;
 
 /// <summary>
-/// Reads a machine file into a VmConfig. Every problem is one ConfigException that names the file, and the line and
-/// field where JSON says where. Paths inside the file are used as written (relative ones from the current directory,
-/// as on the command line and in Firecracker).
+/// Reads a machine file into a VmConfig. Every problem is one ConfigException that names the file, the line and
+/// column, and the field by its JSON path (MachineFileShape), in the file's own names, never the command line's.
+/// Relative paths inside the file are relative to the file's directory, so a machine file works from anywhere.
 /// </summary>
 public static class MachineFileReader
 {
@@ -17,37 +18,24 @@ public static class MachineFileReader
 
     public static VmConfig Load(string path)
     {
-        string text;
-        try
-        {
-            var info = new FileInfo(path);
-            if (!info.Exists) throw new ConfigException($"machine file {path}: no such file");
-            if (info.Length > MaxFileBytes) throw new ConfigException($"machine file {path}: larger than {MaxFileBytes >> 20} MiB, not a machine file");
-            text = File.ReadAllText(path);
-        }
-        catch (IOException e) { throw new ConfigException($"machine file {path}: {e.Message}"); }
-        catch (UnauthorizedAccessException) { throw new ConfigException($"machine file {path}: permission denied"); }
-        return Parse(text, path);
+        byte[] bytes;
+        try { bytes = InputFile.ReadAll(path, "machine file", MaxFileBytes); }
+        catch (InputFileException e) { throw new ConfigException(e.Message); }
+        var config = Parse(bytes, InputFile.Escape(path));
+        string directory = Path.GetDirectoryName(Path.GetFullPath(path)) ?? "/";
+        return ResolveAgainst(config, directory);
     }
 
     /// <summary>Parses and validates; <paramref name="source"/> names the file in messages.</summary>
-    public static VmConfig Parse(string json, string source)
+    public static VmConfig Parse(string json, string source) => Parse(System.Text.Encoding.UTF8.GetBytes(json), source);
+
+    public static VmConfig Parse(byte[] json, string source)
     {
         var context = MachineFileJsonContext.Default;
-        // Syntax first, so that "not JSON" and "JSON of the wrong shape" get different messages.
-        var syntax = new JsonDocumentOptions { AllowTrailingCommas = true, CommentHandling = JsonCommentHandling.Skip };
-        try
-        {
-            using var _ = JsonDocument.Parse(json, syntax);
-        }
-        catch (JsonException e) { throw new ConfigException($"{source}{Where(e)}: not valid JSON"); }
-        // Then a field given twice, which would otherwise be blamed on the field's type.
-        try
-        {
-            using var _ = JsonDocument.Parse(json, syntax with { AllowDuplicateProperties = false });
-        }
-        catch (JsonException e) { throw new ConfigException($"{source}{Where(e)}: a field is given twice{At(e.Path)}"); }
-
+        try { _ = new System.Text.UTF8Encoding(false, true).GetCharCount(json); }
+        catch (System.Text.DecoderFallbackException) { throw new ConfigException($"{source}: not a text file (invalid UTF-8)"); }
+        // The shape first: syntax, duplicates, unknown fields and types, each with its line, column and JSON path.
+        var shape = MachineFileShape.Check(json, source, context);
         MachineFile? file;
         try
         {
@@ -59,7 +47,21 @@ public static class MachineFileReader
         {
             return ToVmConfig(file);
         }
-        catch (ConfigException e) { throw new ConfigException($"{source}: {e.Message}"); }
+        catch (ConfigException e) { throw new ConfigException($"{shape.Locate(e.Message)}: {e.Message}"); }
+    }
+
+    /// <summary>Every host path in <paramref name="config"/> that is relative, made relative to <paramref name="directory"/>.</summary>
+    public static VmConfig ResolveAgainst(VmConfig config, string directory)
+    {
+        string At(string p) => Path.IsPathRooted(p) ? p : Path.GetFullPath(Path.Combine(directory, p));
+        return config with
+        {
+            KernelPath = At(config.KernelPath),
+            InitrdPath = config.InitrdPath is { } initrd ? At(initrd) : null,
+            Disks = config.Disks.Select(d => d with { Path = At(d.Path) }).ToArray(),
+            Nvme = config.Nvme.Select(n => n.Path is { } p ? n with { Path = At(p) } : n).ToArray(),
+            HvtBlocks = config.HvtBlocks.Select(b => b with { Target = At(b.Target) }).ToArray(),
+        };
     }
 
     /// <summary>The file's sections turned into the model, then validated like every other front end's.</summary>
@@ -68,6 +70,7 @@ public static class MachineFileReader
         var boot = file.BootSource ?? throw new ConfigException("boot-source is missing (it names the kernel: kernel_image_path)");
         if (string.IsNullOrEmpty(boot.KernelImagePath)) throw new ConfigException("boot-source.kernel_image_path is missing");
         var m = file.MachineConfig ?? new MachineConfigSection();
+        CheckFields(file, boot, m);
         var config = new VmConfig
         {
             Name = file.Name,
@@ -91,6 +94,24 @@ public static class MachineFileReader
         CheckUniqueIds(DeviceFormsRegistry.All.SelectMany(f => f.Ids(file)));
         config.Validate();
         return config;
+    }
+
+    /// <summary>The model's checks that would otherwise name a command-line option, here with the file's field names.</summary>
+    private static void CheckFields(MachineFile file, BootSourceSection boot, MachineConfigSection m)
+    {
+        if (m.VcpuCount is { } n && (n < 1 || n > VmConfig.MaxCpus))
+            throw new ConfigException($"machine-config.vcpu_count {n} is out of range (1..{VmConfig.MaxCpus})");
+        if (Memory(m) is var bytes && Bhyve.Aot.Memory.GuestLayout.CheckRamSize(bytes) is { } problem)
+            throw new ConfigException($"machine-config.{(m.MemSize is null ? "mem_size_mib" : "mem_size")}: {problem}");
+        if (boot.BootArgs is { } args)
+        {
+            if (System.Text.Encoding.UTF8.GetByteCount(args) > Bhyve.Aot.Memory.GuestLayout.CmdlineMax)
+                throw new ConfigException($"boot-source.boot_args is longer than {Bhyve.Aot.Memory.GuestLayout.CmdlineMax} bytes");
+            if (args.Contains('\0')) throw new ConfigException("boot-source.boot_args contains a NUL character");
+        }
+        if (boot.InitrdPath is { Length: 0 }) throw new ConfigException("boot-source.initrd_path is empty");
+        if (file.Name is { } name && !VmConfig.IsName(name))
+            throw new ConfigException($"name \"{InputFile.Escape(name)}\": use 1..{VmConfig.MaxNameLength} characters of A-Z, a-z, 0-9, '.', '_' and '-', not starting with '-' or '.'");
     }
 
     private static ulong Memory(MachineConfigSection m)

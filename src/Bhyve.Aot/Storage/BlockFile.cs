@@ -172,7 +172,7 @@ public sealed unsafe class BlockFile : IDisposable, IBlockBackendControl
 
     private static BlockFileException OpenFailure(string path, int errno, bool readOnly, bool direct) => errno switch
     {
-        Libc.ENOENT => new($"{path}: no such file", errno),
+        Libc.ENOENT => new($"{Os.InputFile.Escape(path)}: {Os.InputFile.DescribeOpenFailure(path, errno)}", errno),
         Libc.EACCES or Libc.EPERM => new($"{path}: permission denied ({(readOnly ? "read" : "read-write")} access)", errno),
         BlockAbi.EROFS => new($"{path}: read-only file system; open it read-only", errno),
         BlockAbi.EISDIR => new($"{path}: is a directory", errno),

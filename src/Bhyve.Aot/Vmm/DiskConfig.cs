@@ -55,7 +55,7 @@ public sealed record DiskConfig : IDeviceConfig
                     {
                         "unmap" or "on" => DiscardMode.Unmap,
                         "ignore" or "off" => DiscardMode.Ignore,
-                        _ => throw o.Error("expected unmap or ignore"),
+                        _ => throw o.Error("expected unmap, ignore, on or off"),
                     };
                     break;
                 case "queues": queues = o.Number(1, MaxQueues); break;

@@ -2,6 +2,7 @@ using Bhyve.Aot.Boot;
 using Bhyve.Aot.Devices.Bus;
 using Bhyve.Aot.Kvm;
 using Bhyve.Aot.Memory;
+using Bhyve.Aot.Os;
 
 namespace Bhyve.Aot.Vmm;
 
@@ -174,16 +175,10 @@ public abstract class Machine
         Vm = null;
     }
 
+    /// <summary>A regular file only, capped before it is read (Os/InputFile).</summary>
     private static byte[] ReadKernel(string path)
     {
-        try
-        {
-            var info = new FileInfo(path);
-            if (!info.Exists) throw new ConfigException($"kernel image {path}: no such file");
-            if (info.Length > 512L << 20) throw new ConfigException($"kernel image {path}: {info.Length >> 20} MiB is too large");
-            return File.ReadAllBytes(path);
-        }
-        catch (IOException e) { throw new ConfigException($"kernel image {path}: {e.Message}"); }
-        catch (UnauthorizedAccessException) { throw new ConfigException($"kernel image {path}: permission denied"); }
+        try { return InputFile.ReadAll(path, "kernel image", 512L << 20); }
+        catch (InputFileException e) { throw new ConfigException(e.Message); }
     }
 }

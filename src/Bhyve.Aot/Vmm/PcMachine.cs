@@ -177,17 +177,10 @@ public sealed class PcMachine : Machine
         if (config.GuestArgs.Count > 0) throw new ConfigException($"arguments after -- are for Solo5 hvt unikernels; {what} (use --cmdline)");
     }
 
+    /// <summary>A regular, non-empty file only, capped before it is read (Os/InputFile).</summary>
     private static byte[] ReadInitrd(string path)
     {
-        try
-        {
-            var info = new FileInfo(path);
-            if (!info.Exists) throw new ConfigException($"--initrd {path}: no such file");
-            if (info.Length == 0) throw new ConfigException($"--initrd {path}: the file is empty");
-            if (info.Length > 1L << 30) throw new ConfigException($"--initrd {path}: {info.Length >> 20} MiB is too large (at most 1024 MiB)");
-            return File.ReadAllBytes(path);
-        }
-        catch (IOException e) { throw new ConfigException($"--initrd {path}: {e.Message}"); }
-        catch (UnauthorizedAccessException) { throw new ConfigException($"--initrd {path}: permission denied"); }
+        try { return Os.InputFile.ReadAll(path, "--initrd", 1L << 30, allowEmpty: false); }
+        catch (Os.InputFileException e) { throw new ConfigException(e.Message); }
     }
 }

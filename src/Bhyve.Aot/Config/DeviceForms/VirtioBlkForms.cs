@@ -32,7 +32,7 @@ public sealed class VirtioBlkForms : IDeviceForms
                         {
                             null or "unmap" or "on" => DiscardMode.Unmap,
                             "ignore" or "off" => DiscardMode.Ignore,
-                            _ => throw o.Error("expected unmap or ignore"),
+                            _ => throw o.Error("expected unmap, ignore, on or off"),
                         },
                     };
                     break;
@@ -72,7 +72,9 @@ public sealed class VirtioBlkForms : IDeviceForms
             {
                 null or "unmap" => DiscardMode.Unmap,
                 "ignore" => DiscardMode.Ignore,
-                var other => throw new ConfigException($"{where}.discard \"{other}\": expected \"unmap\" or \"ignore\""),
+                "on" => DiscardMode.Unmap,
+                "off" => DiscardMode.Ignore,
+                var other => throw new ConfigException($"{where}.discard \"{other}\": expected \"unmap\", \"ignore\", \"on\" or \"off\""),
             },
             Direct = d.Direct ?? false,
             Serial = d.Serial ?? "",
