@@ -54,10 +54,16 @@ public static class RunCommand
             AllowMultipleArgumentsPerToken = false,
         };
         var stats = new Option<bool>("--stats") { Description = "print VM exit counts on stderr when the guest ends" };
+        var seccomp = new Option<string>("--seccomp")
+        {
+            Description = "per-thread seccomp filters once the guest runs: on (default) or off (for debugging; README: SECCOMP)",
+            DefaultValueFactory = _ => "on",
+        };
+        seccomp.AcceptOnlyFromAmong("on", "off");
 
         var command = new Command("run", "Boot a kernel, given by options or by a JSON machine file, and exit with the guest's status.")
         {
-            configFile, kernel, memory, cpus, cmdline, name, disks, nvme, initrd, blockDevices, netDevices, hugePages, cpuidHide, stats, guestArgs,
+            configFile, kernel, memory, cpus, cmdline, name, disks, nvme, initrd, blockDevices, netDevices, hugePages, cpuidHide, stats, seccomp, guestArgs,
         };
         HelpEpilogue.Set(command,
             "The machine comes from the options or, with --config, from a JSON machine file (README: MACHINE FILE); the bhyve\n"
@@ -105,6 +111,7 @@ public static class RunCommand
                 config.Validate();
             }
             catch (ConfigException e) { return Program.Fail(ExitCodes.Usage, e.Message); }
+            SeccompEnabled = result.GetValue(seccomp) != "off";
             return action(config, result.GetValue(stats));
         });
         return command;
@@ -117,6 +124,9 @@ public static class RunCommand
         return features;
     }
 
+    /// <summary>--seccomp (on unless `--seccomp off`); the bhyve form always runs with the filters.</summary>
+    public static bool SeccompEnabled { get; set; } = true;
+
     public static int Run(VmConfig config, bool stats)
     {
         Machine machine;
@@ -125,10 +135,12 @@ public static class RunCommand
         if (config.Name is { } title) ProcessTitle.TrySet(title);
         try
         {
+            SeccompFilter.Configure(SeccompEnabled, ExitCodes.VmmFailure);
             machine = new Machine(config);
             exit = machine.Run(Console.OpenStandardOutput(), Console.OpenStandardInput());
         }
         catch (ConfigException e) { return Program.Fail(ExitCodes.Usage, vm + e.Message); }
+        catch (SeccompException e) { return Program.Fail(ExitCodes.VmmFailure, vm + e.Message); }
         catch (BootImageException e) { return Program.Fail(ExitCodes.Usage, $"{vm}{config.KernelPath}: {e.Message}"); }
         catch (KvmException e) { return Program.Fail(ExitCodes.HostUnsupported, $"{vm}{e.Message} (run `bhyve-aot check`)"); }
         // Anything else is our bug: one line and an even status, never a stack trace or a guest-looking odd status.

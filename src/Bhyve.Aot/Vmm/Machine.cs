@@ -29,6 +29,7 @@ public sealed partial class Machine : IVmLifecycle
     private readonly List<VirtioBlk> _disks = [];
     private readonly List<NvmeController> _nvme = [];
     private readonly List<BlockFile> _backends = [];
+    private readonly ManualResetEventSlim _mainFiltered = new();
     private TerminalRawMode? _rawTerminal;
 
     public Machine(VmConfig config)
@@ -129,6 +130,8 @@ public sealed partial class Machine : IVmLifecycle
             thread.Start();
         }
 
+        // From here the main thread only waits, restores the terminal and reports.
+        EnterMainFilter();
         var result = _exit.Task.GetAwaiter().GetResult();
         uart.CloseOutput();
         console.CloseAsync().GetAwaiter().GetResult();
@@ -260,10 +263,19 @@ public sealed partial class Machine : IVmLifecycle
         catch (BlockFileException e) { throw new ConfigException($"--disk {disk.Path}: {e.Message}"); }
     }
 
+    /// <summary>The main thread's seccomp filter, then the vCPUs may enter the guest (they wait for it).</summary>
+    private void EnterMainFilter()
+    {
+        try { Os.SeccompFilter.EnterThread(Os.SeccompThreadKind.Main); }
+        finally { _mainFiltered.Set(); }
+    }
+
     private void RunVcpu(VcpuLoop loop)
     {
         try
         {
+            Os.SeccompFilter.EnterThread(Os.SeccompThreadKind.Vcpu);
+            _mainFiltered.Wait(); // no guest instruction runs before every thread of ours is filtered
             var exit = loop.Run();
             // solo5-hvt ends every abnormal exit (triple fault, KVM error, ...) with errx(1): so does an hvt run.
             Stop(_hvt && exit.Message is not null ? exit with { Code = ExitCodes.GuestFault } : exit);

@@ -77,6 +77,7 @@ public sealed partial class Machine
         var loop = new VcpuLoop(vcpu, Ports, Mmio, this);
         _loops.Add(loop);
         new Thread(() => RunVcpu(loop)) { IsBackground = true, Name = "vcpu" }.Start();
+        EnterMainFilter();
         var result = _exit.Task.GetAwaiter().GetResult();
         consoleOut.Flush();
         return result;

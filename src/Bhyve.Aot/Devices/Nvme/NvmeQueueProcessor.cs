@@ -109,6 +109,7 @@ internal sealed unsafe partial class NvmeQueueProcessor
 
     private void Run()
     {
+        SeccompFilter.EnterThread(SeccompThreadKind.DeviceWorker);
         PollFd* fds = stackalloc PollFd[4];
         fds[0] = new PollFd { Fd = _kick.Fd, Events = PollFd.PollIn };
         fds[1] = new PollFd { Fd = _ioeventfd.Fd, Events = PollFd.PollIn };

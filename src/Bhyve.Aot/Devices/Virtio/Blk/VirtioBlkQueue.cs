@@ -90,6 +90,7 @@ internal sealed unsafe class VirtioBlkQueue
 
     private void Run()
     {
+        Os.SeccompFilter.EnterThread(Os.SeccompThreadKind.DeviceWorker);
         PollFd* fds = stackalloc PollFd[3];
         fds[0] = new PollFd { Fd = _doorbell.Fd, Events = PollFd.PollIn };
         fds[1] = new PollFd { Fd = _engine.CompletionEventFd, Events = PollFd.PollIn };
