@@ -142,7 +142,10 @@ public static class RunCommand
         catch (ConfigException e) { return Program.Fail(ExitCodes.Usage, vm + e.Message); }
         catch (SeccompException e) { return Program.Fail(ExitCodes.VmmFailure, vm + e.Message); }
         catch (BootImageException e) { return Program.Fail(ExitCodes.Usage, $"{vm}{config.KernelPath}: {e.Message}"); }
+        // A shortage (ENOMEM, EMFILE, ...) is the host's state, not a missing KVM, whichever call ran into it.
+        catch (ErrnoException e) when (e.ExhaustedResource is { } resource) { return Program.Fail(ExitCodes.HostResource, $"{vm}host out of {resource}: {e.Message}"); }
         catch (KvmException e) { return Program.Fail(ExitCodes.HostUnsupported, $"{vm}{e.Message} (run `bhyve-aot check`)"); }
+        catch (ErrnoException e) { return Program.Fail(ExitCodes.VmmFailure, $"{vm}internal error: {e.Message}"); }
         // Anything else is our bug: one line and an even status, never a stack trace or a guest-looking odd status.
         catch (Exception e) { return Program.Fail(ExitCodes.VmmFailure, $"{vm}internal error: {e.GetType().Name}: {e.Message}"); }
         if (exit.Message is not null) Console.Error.WriteLine($"bhyve-aot: {vm}{exit.Message}");
@@ -166,6 +169,8 @@ public static class RunCommand
                 var n = machine.NvmeCounters;
                 Console.Error.WriteLine($"bhyve-aot: {vm}nvme: {n.IoCommands} I/O commands, {n.AdminCommands} admin commands, doorbells {n.MmioDoorbells} MMIO + {n.EventFdDoorbells} ioeventfd, {n.Interrupts} interrupts, {n.CqFullWaits} CQ-full waits, {n.BackendFull} backend-full stalls");
             }
+            if (machine.SerialConsole is { } serial)
+                Console.Error.WriteLine($"bhyve-aot: {vm}console: {serial.WrittenBytes} bytes written, {serial.DroppedBytes} dropped");
             Console.Error.WriteLine($"bhyve-aot: {vm}gc: {GC.CollectionCount(0)} gen0, {GC.CollectionCount(1)} gen1, {GC.CollectionCount(2)} gen2 collections, {GC.GetTotalAllocatedBytes()} bytes allocated");
         }
         return exit.Code;

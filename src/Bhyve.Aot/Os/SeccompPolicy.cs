@@ -101,6 +101,7 @@ public static class SeccompPolicy
         new(425, "io_uring_setup", Vcpu),
         new(427, "io_uring_register", Vcpu),
         new(290, "eventfd2", Vcpu | Api),
+        new(291, "epoll_create1", Vcpu | Api),   // a device worker's EventLoop is made at activation
         new(435, "clone3", Main | Vcpu | Api),
         new(56, "clone", Main | Vcpu | Api),
         new(13, "rt_sigaction", Main | Vcpu | Api),
@@ -122,7 +123,7 @@ public static class SeccompPolicy
         new(47, "recvmsg", Api),
         new(46, "sendmsg", Api),
         new(48, "shutdown", Api),
-        new(291, "epoll_create1", Api),
+
     ];
 
     /// <summary>A name for a syscall number in the one-line violation report (the table's, or a few notable others).</summary>

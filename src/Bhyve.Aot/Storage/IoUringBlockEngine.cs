@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
-using Bhyve.Aot.Host;
 using Bhyve.Aot.Interop;
+using Bhyve.Aot.Os;
 using Bhyve.Aot.IoUring;
 
 namespace Bhyve.Aot.Storage;
@@ -45,7 +45,7 @@ public sealed unsafe class IoUringBlockEngine : IBlockEngine
 
     private readonly BlockFile _file;
     private readonly IoUringRing _ring;
-    private readonly CompletionSignal _signal;
+    private readonly EventFd _signal;
     private readonly Slot[] _slots;
     private readonly int[] _free;
     private int _freeCount;
@@ -72,11 +72,11 @@ public sealed unsafe class IoUringBlockEngine : IBlockEngine
         try
         {
             if (_ring.SqEntries < options.QueueDepth) throw new IoUringException($"setup ({options.QueueDepth} entries clamped to {_ring.SqEntries})", Libc.EINVAL);
-            foreach (var (op, name, needed) in IoUringProbe.EngineOpcodes)
+            foreach (var (op, name, needed) in BlockEngineRequirements.Opcodes)
             {
                 if (needed && !_ring.Supports(op)) throw new IoUringException($"opcode {name}", Libc.ENOSYS);
             }
-            _signal = new CompletionSignal();
+            _signal = new EventFd();
             _ring.RegisterFiles([file.Fd]);
             _ring.RegisterEventFd(_signal.Fd);
             // Before the ring runs: only our opcodes, only on the registered file, no further registration.
@@ -99,7 +99,7 @@ public sealed unsafe class IoUringBlockEngine : IBlockEngine
         if (file.Direct) _bounce = new BounceBufferPool(options.BounceBuffers, options.BounceBufferBytes, file.MemoryAlignment);
     }
 
-    public string Name => IoUringProbe.IoUringEngine;
+    public string Name => BlockEngineRequirements.IoUringEngine;
     public int CompletionEventFd => _signal.Fd;
     public int Capacity { get; }
     public int InFlight => Capacity - _freeCount;

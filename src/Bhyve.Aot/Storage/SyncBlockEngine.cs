@@ -1,5 +1,5 @@
-using Bhyve.Aot.Host;
 using Bhyve.Aot.Interop;
+using Bhyve.Aot.Os;
 
 namespace Bhyve.Aot.Storage;
 
@@ -17,7 +17,7 @@ public sealed unsafe class SyncBlockEngine : IBlockEngine
 
     private readonly BlockFile _file;
     private readonly BlockSyscalls _sys;
-    private readonly CompletionSignal _signal;
+    private readonly EventFd _signal;
     private readonly BlockCompletion[] _completions;
     private readonly BounceBufferPool? _bounce;
     private readonly int _maxSegments;
@@ -33,12 +33,12 @@ public sealed unsafe class SyncBlockEngine : IBlockEngine
         Capacity = options.QueueDepth;
         _maxSegments = options.MaxSegments;
         _completions = new BlockCompletion[Capacity];
-        _signal = new CompletionSignal();
+        _signal = new EventFd();
         // One request at a time is ever in the kernel, so one bounce buffer is enough.
         if (file.Direct) _bounce = new BounceBufferPool(1, options.BounceBufferBytes, file.MemoryAlignment);
     }
 
-    public string Name => IoUringProbe.SynchronousEngine;
+    public string Name => BlockEngineRequirements.SynchronousEngine;
     public int CompletionEventFd => _signal.Fd;
     public int Capacity { get; }
     public int InFlight => _count;

@@ -31,6 +31,7 @@ public sealed partial class Machine : IVmLifecycle
     private readonly List<BlockFile> _backends = [];
     private readonly ManualResetEventSlim _mainFiltered = new();
     private TerminalRawMode? _rawTerminal;
+    private SerialConsole? _console;
 
     public Machine(VmConfig config)
     {
@@ -89,14 +90,14 @@ public sealed partial class Machine : IVmLifecycle
         _vm = _kvm.CreateVm();
         _vm.CreatePlatform();
         _memory = GuestMemory.Allocate(GuestLayout.RamRanges(_config.MemoryBytes), _config.HugePages);
-        _memory.MapInto(_vm);
+        _memory.MapInto(_vm.MapMemory);
 
         var acpi = AcpiBuilder.Write(_memory, _config.Cpus);
         var boot = KernelLoader.Load(kind, image, _memory, GuestLayout.MemoryMap(_config.MemoryBytes), _config.Cmdline, initrd, acpi.Rsdp);
         if (boot.Mode == EntryMode.Pvh32) BootCpuState.WriteGdt(_memory);
         else BootCpuState.WriteLinux64Tables(_memory);
 
-        var console = new SerialConsole(consoleOut);
+        var console = _console = new SerialConsole(consoleOut, prefix: "bhyve-aot: " + _config.MessagePrefix);
         var uart = new Uart8250(console.GuestOutput, new KvmIrqLine(_vm, Uart8250.Com1Irq));
         Ports.Register(Uart8250.Com1Port, Uart8250.PortCount, uart);
         Ports.Register(DebugExit.DefaultPort, 1, new DebugExit(status => Stop(new VmExit(status, null))));
@@ -134,10 +135,13 @@ public sealed partial class Machine : IVmLifecycle
         EnterMainFilter();
         var result = _exit.Task.GetAwaiter().GetResult();
         uart.CloseOutput();
-        console.CloseAsync().GetAwaiter().GetResult();
+        console.Close();
         _rawTerminal?.Dispose();
         return result;
     }
+
+    /// <summary>The serial console (COM1) of a PC-style run; null for an hvt run or before Run.</summary>
+    public SerialConsole? SerialConsole => _console;
 
     /// <summary>One line per disk (virtio-blk or NVMe) on which a flush failed during the run: printed at exit.</summary>
     public IEnumerable<string> FlushFailures

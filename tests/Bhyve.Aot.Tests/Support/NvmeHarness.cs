@@ -64,7 +64,8 @@ internal sealed unsafe class NvmeHarness : IDisposable
     private ushort _cid;
 
     public NvmeHarness(BlockEngineKind kind = BlockEngineKind.IoUring, ulong diskBytes = 4 << 20, int lbaShift = 9, bool readOnly = false,
-                       DsmModeForTest dsm = DsmModeForTest.Auto, int maxIoQueues = 4, int maxEntries = 256, int engineDepth = 300)
+                       DsmModeForTest dsm = DsmModeForTest.Auto, int maxIoQueues = 4, int maxEntries = 256, int engineDepth = 300,
+                       Func<IBlockEngine>? engine = null)
     {
         _block = (byte*)NativeMemory.AllocZeroed((nuint)(RamSize + 2 * Guard));
         new Span<byte>(_block, (int)Guard).Fill(0xA5);
@@ -85,7 +86,7 @@ internal sealed unsafe class NvmeHarness : IDisposable
         var options = BlockEngineOptions.Default with { QueueDepth = engineDepth, MaxSegments = NvmeQueueProcessor.MaxSegments };
         Backend = new CountingBackend(File);
         Controller = new NvmeController(Namespace, identity, maxIoQueues, maxEntries, Memory, Msi, Binder,
-                                        () => EngineDriver.Create(kind, File, options), Backend, startThreads: false);
+                                        engine ?? (() => EngineDriver.Create(kind, File, options)), Backend, startThreads: false);
     }
 
     public GuestMemory Memory { get; }

@@ -91,7 +91,12 @@ public sealed class NvmeController : PciDevice
             lock (_lock)
             {
                 sum = _retired;
-                if (_processor is { } p) sum.Add(p.Counters);
+                if (_processor is { } p)
+                {
+                    var c = p.Counters;
+                    c.Faults += p.Faults;
+                    sum.Add(c);
+                }
             }
             sum.MmioDoorbells += Interlocked.Read(ref _mmioDoorbells);
             return sum;
@@ -225,7 +230,7 @@ public sealed class NvmeController : PciDevice
         if (valid)
         {
             try { engine = _createEngine(); }
-            catch (Exception e) when (e is IoUring.IoUringException or BlockFileException or Kvm.KvmException) { engine = null; }
+            catch (Exception e) when (e is IoUring.IoUringException or BlockFileException or Os.ErrnoException) { engine = null; }
         }
         if (engine is null)
         {
@@ -248,7 +253,9 @@ public sealed class NvmeController : PciDevice
         if (_processor is { } p)
         {
             p.Stop();
-            _retired.Add(p.Counters);
+            var c = p.Counters;
+            c.Faults += p.Faults;
+            _retired.Add(c);
             Volatile.Write(ref _processor, null);
         }
         UnbindShadowDoorbells();
@@ -271,6 +278,9 @@ public sealed class NvmeController : PciDevice
         // Not enabled: nothing is running, but writes of an earlier enable may still sit in the host cache.
         ShutdownComplete(_backend.Flush());
     }
+
+    /// <summary>The processor's worker caught a failure and stopped serving (its thread): the guest sees CSTS.CFS.</summary>
+    internal void WorkerFailed() => UpdateStatus(NvmeRegisters.CstsFatal, NvmeRegisters.CstsFatal);
 
     /// <summary>
     /// The shutdown flush finished with result (0 or -errno; the processor calls it on its thread). SHST reads
