@@ -58,6 +58,7 @@ public static class Program
             CheckCommand.Create(),
             ConfigCommand.Create(),
             BenchCommand.Create(),
+            SeccompProbeCommand.Create(),
         };
         HelpEpilogue.Set(root, BhyveForm.Help + "\n\n" + HelpExamples.Format(HelpExamples.Bhyve) + "\n\n" + ExitCodes.Table + "\n" + ExitCodes.BhyveTable);
         return HelpEpilogue.Install(root);

@@ -54,6 +54,7 @@ public static class Report
             case BlockFileException: return Fail(ExitCodes.Usage, vm + e.Message);
             // A shortage (ENOMEM, EMFILE, ...) is the host's state, not a missing KVM, whichever call ran into it.
             case ErrnoException { ExhaustedResource: { } resource }: return Fail(ExitCodes.HostResource, $"{vm}host out of {resource}: {e.Message}");
+            case SeccompException: return Fail(ExitCodes.VmmFailure, vm + e.Message);
             case KvmException: return Fail(ExitCodes.HostUnsupported, $"{vm}{e.Message} (run `bhyve-aot check`)");
             case ErrnoException: return Fail(ExitCodes.VmmFailure, $"{vm}a host call failed: {e.Message}");
             case OutOfMemoryException or InsufficientExecutionStackException:

@@ -68,12 +68,19 @@ public static class RunCommand
             },
         };
 
+        var seccomp = new Option<string>("--seccomp")
+        {
+            Description = "per-thread seccomp filters once the guest runs: on (default) or off (for debugging; README: SECCOMP)",
+            DefaultValueFactory = _ => "on",
+        };
+        seccomp.AcceptOnlyFromAmong("on", "off");
+
         var command = new Command("run", "Boot a kernel, given by options or by a JSON machine file, and exit with the guest's status.")
         {
             configFile, kernel, memory, cpus, cmdline, name,
         };
         foreach (var (_, option) in deviceOptions) command.Options.Add(option);
-        foreach (var option in new Option[] { initrd, blockDevices, netDevices, hugePages, cpuidHide, stats, overcommit, shutdownTimeout }) command.Options.Add(option);
+        foreach (var option in new Option[] { initrd, blockDevices, netDevices, hugePages, cpuidHide, stats, overcommit, shutdownTimeout, seccomp }) command.Options.Add(option);
         command.Arguments.Add(guestArgs);
         HelpEpilogue.Set(command,
             "The machine comes from the options or, with --config, from a JSON machine file (README: MACHINE FILE); the bhyve\n"
@@ -122,6 +129,7 @@ public static class RunCommand
                 config.Validate();
             }
             catch (ConfigException e) { return Report.Fail(ExitCodes.Usage, e.Message); }
+            SeccompEnabled = result.GetValue(seccomp) != "off";
             return action(config, new RunSwitches(result.GetValue(stats), result.GetValue(overcommit), TimeSpan.FromSeconds(result.GetValue(shutdownTimeout))));
         });
         return command;
@@ -143,6 +151,9 @@ public static class RunCommand
         return features;
     }
 
+    /// <summary>--seccomp (on unless `--seccomp off`); the bhyve form always runs with the filters.</summary>
+    public static bool SeccompEnabled { get; set; } = true;
+
     public static int Run(VmConfig config, RunSwitches switches)
     {
         Machine? machine = null;
@@ -154,6 +165,7 @@ public static class RunCommand
         if (config.Name is { } title) ProcessTitle.TrySet(title);
         try
         {
+            SeccompFilter.Configure(SeccompEnabled, ExitCodes.VmmFailure);
             machine = Machine.Create(config);
             exit = machine.Run(Console.OpenStandardOutput(), Console.OpenStandardInput(),
                 new MachineRunOptions { HandleSignals = true, ShutdownTimeout = switches.ShutdownTimeout ?? MachineRunOptions.DefaultShutdownTimeout });

@@ -115,6 +115,8 @@ public abstract class Machine
             using var signals = _options.HandleSignals ? ShutdownSignals.Install(this) : null;
             Vcpus.Start();
             started = true;
+            // From here the main thread only waits, tears down and reports: its seccomp filter, then the guest runs.
+            Vcpus.EnterMainFilter();
             var result = Vcpus.WaitForResult();
             return TearDown(result);
         }

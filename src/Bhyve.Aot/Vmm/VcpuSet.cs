@@ -1,3 +1,4 @@
+using Bhyve.Aot.Os;
 using System.Runtime.InteropServices;
 using Bhyve.Aot.Devices.Bus;
 using Bhyve.Aot.Interop;
@@ -63,12 +64,17 @@ internal sealed class VcpuSet : IVmLifecycle
         }
     }
 
+    private readonly ManualResetEventSlim _mainFiltered = new();
+
     public void Add(IVcpu vcpu)
     {
         lock (_vcpus) _vcpus.Add(new Entry(vcpu, new VcpuLoop(vcpu, _ports, _mmio, this)));
     }
 
-    /// <summary>Starts one thread per vCPU.</summary>
+    /// <summary>
+    /// Starts one thread per vCPU. Each filters itself as a vCPU (seccomp) and then waits for the starting thread's
+    /// <see cref="EnterMainFilter"/>, so no guest instruction runs before every thread of ours is filtered.
+    /// </summary>
     public void Start()
     {
         VcpuKick.EnsureInstalled();
@@ -78,6 +84,13 @@ internal sealed class VcpuSet : IVmLifecycle
                 e.Thread = new Thread(() => RunVcpu(e)) { IsBackground = true, Name = $"vcpu{e.Vcpu.Index}" };
                 e.Thread.Start();
             }
+    }
+
+    /// <summary>The starting (main) thread's seccomp filter; then the vCPUs may enter the guest.</summary>
+    public void EnterMainFilter()
+    {
+        try { SeccompFilter.EnterThread(SeccompThreadKind.Main); }
+        finally { _mainFiltered.Set(); }
     }
 
     /// <summary>Ends the run with this result (the first caller wins) and gets every vCPU out of KVM_RUN.</summary>
@@ -185,6 +198,8 @@ internal sealed class VcpuSet : IVmLifecycle
         e.Tid = Threads.GetTid();
         try
         {
+            SeccompFilter.EnterThread(SeccompThreadKind.Vcpu);
+            _mainFiltered.Wait();
             Stop(_mapVcpuExit(e.Loop.Run()));
         }
         catch (Exception ex)
