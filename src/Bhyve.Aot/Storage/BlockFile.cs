@@ -6,7 +6,7 @@ namespace Bhyve.Aot.Storage;
 /// The backing store of a disk: a regular file or a block device, opened read-only or read-write, optionally
 /// O_DIRECT. Knows its size, its O_DIRECT alignment, and whether discard / write-zeroes really work on it.
 /// </summary>
-public sealed unsafe class BlockFile : IDisposable
+public sealed class BlockFile : IDisposable
 {
     /// <summary>Sector size of every virtio-blk request; sizes must be whole sectors.</summary>
     public const uint SectorSize = 512;
@@ -135,7 +135,8 @@ public sealed unsafe class BlockFile : IDisposable
     };
 
     /// <summary>statx(fd, "", AT_EMPTY_PATH): type, size, O_DIRECT alignment; block devices answer the ioctls.</summary>
-    private void ReadAttributes()
+    // SAFETY: statx writes at most Statx.Size bytes into the stack buffer of that size, and the fields read lie at fixed offsets inside it; the ioctls fill a ulong and an int on our stack
+    private unsafe void ReadAttributes()
     {
         byte* stx = stackalloc byte[Statx.Size];
         byte* empty = stackalloc byte[1];
@@ -204,7 +205,8 @@ public sealed unsafe class BlockFile : IDisposable
         CanWriteZeroes = CanDiscard;
     }
 
-    private ulong DeviceQueueLimit(string name)
+    // SAFETY: statx writes at most Statx.Size bytes into the stack buffer of that size; the rdev fields lie inside it
+    private unsafe ulong DeviceQueueLimit(string name)
     {
         byte* stx = stackalloc byte[Statx.Size];
         byte* empty = stackalloc byte[1];

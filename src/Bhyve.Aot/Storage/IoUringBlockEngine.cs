@@ -19,7 +19,7 @@ namespace Bhyve.Aot.Storage;
 /// - No overflow: Capacity (QueueDepth) ≤ SQ entries and the CQ is twice the SQ, and each request owns one SQE and
 ///   one CQE until reaped, so the CQ cannot fill; TryX returns false when Capacity requests are in flight.
 /// </summary>
-public sealed unsafe class IoUringBlockEngine : IBlockEngine
+public sealed class IoUringBlockEngine : IBlockEngine
 {
     private enum Kind : byte { Read, Write, Flush, Discard, WriteZeroes, Rejected }
 
@@ -44,11 +44,13 @@ public sealed unsafe class IoUringBlockEngine : IBlockEngine
     private readonly Slot[] _slots;
     private readonly int[] _free;
     private int _freeCount;
-    private IoVec* _iovecs;
+    // SAFETY: Capacity * MaxSegments IoVecs in native memory, owned by the engine until Dispose; slot s uses [s * MaxSegments, (s + 1) * MaxSegments)
+    private unsafe IoVec* _iovecs;
     private readonly int _maxSegments;
     private readonly BounceBufferPool? _bounce;
 
-    public IoUringBlockEngine(BlockFile file, BlockEngineOptions options)
+    // SAFETY: the iovec table is allocated for Capacity * MaxSegments entries, matching every later index
+    public unsafe IoUringBlockEngine(BlockFile file, BlockEngineOptions options)
     {
         if (options.QueueDepth <= 0 || options.MaxSegments <= 0) throw new ArgumentOutOfRangeException(nameof(options));
         _file = file;
@@ -94,7 +96,8 @@ public sealed unsafe class IoUringBlockEngine : IBlockEngine
     public bool TryWrite(ulong offset, ReadOnlySpan<IoVec> iov, bool fua, ulong userData) =>
         TryReadWrite(Kind.Write, offset, iov, fua ? BlockAbi.RwfDsync : 0, userData);
 
-    public bool TryFlush(ulong userData)
+    // SAFETY: the SQE comes from TryBegin, a live slot of the ring's SQE array
+    public unsafe bool TryFlush(ulong userData)
     {
         if (!TryBegin(Kind.Flush, userData, out int slot, out IoUringSqe* sqe)) return false;
         sqe->Opcode = IoUringOp.Fsync;
@@ -137,7 +140,8 @@ public sealed unsafe class IoUringBlockEngine : IBlockEngine
         return produced;
     }
 
-    private bool TryReadWrite(Kind kind, ulong offset, ReadOnlySpan<IoVec> iov, int rwFlags, ulong userData)
+    // SAFETY: slot < Capacity and iov.Length <= MaxSegments (checked) keep the copy inside the slot's iovecs; a bounce is used only when total <= BufferBytes
+    private unsafe bool TryReadWrite(Kind kind, ulong offset, ReadOnlySpan<IoVec> iov, int rwFlags, ulong userData)
     {
         if (!TryBegin(kind, userData, out int slot, out IoUringSqe* sqe)) return false;
         ref Slot s = ref _slots[slot];
@@ -179,7 +183,8 @@ public sealed unsafe class IoUringBlockEngine : IBlockEngine
         return true;
     }
 
-    private bool TryFallocate(Kind kind, int mode, ulong offset, ulong length, ulong userData)
+    // SAFETY: the SQE comes from TryBegin, a live slot of the ring's SQE array
+    private unsafe bool TryFallocate(Kind kind, int mode, ulong offset, ulong length, ulong userData)
     {
         if (!TryBegin(kind, userData, out int slot, out IoUringSqe* sqe)) return false;
         if (length == 0 || offset > long.MaxValue || length > long.MaxValue) return Reject(sqe, slot, -Libc.EINVAL);
@@ -190,7 +195,8 @@ public sealed unsafe class IoUringBlockEngine : IBlockEngine
         return true;
     }
 
-    private void PrepareFallocate(IoUringSqe* sqe, int slot, int mode)
+    // SAFETY: sqe is a live SQE from the ring (TryBegin or TryGetSqe, non-null)
+    private unsafe void PrepareFallocate(IoUringSqe* sqe, int slot, int mode)
     {
         ref Slot s = ref _slots[slot];
         s.Mode = mode;
@@ -203,7 +209,8 @@ public sealed unsafe class IoUringBlockEngine : IBlockEngine
     }
 
     /// <summary>Takes a free slot and an SQE, or neither.</summary>
-    private bool TryBegin(Kind kind, ulong userData, out int slot, out IoUringSqe* sqe)
+    // SAFETY: the SQE pointer is the ring's (null when full, checked); the out parameter is only written
+    private unsafe bool TryBegin(Kind kind, ulong userData, out int slot, out IoUringSqe* sqe)
     {
         slot = -1;
         sqe = null;
@@ -216,7 +223,8 @@ public sealed unsafe class IoUringBlockEngine : IBlockEngine
     }
 
     /// <summary>A request refused before the kernel sees it still completes through the ring, as a NOP.</summary>
-    private bool Reject(IoUringSqe* sqe, int slot, int result)
+    // SAFETY: sqe is the live SQE TryBegin just handed out
+    private unsafe bool Reject(IoUringSqe* sqe, int slot, int result)
     {
         _slots[slot].Kind = Kind.Rejected;
         _slots[slot].RejectedResult = result;
@@ -226,7 +234,8 @@ public sealed unsafe class IoUringBlockEngine : IBlockEngine
     }
 
     /// <summary>Gives back a slot taken by TryBegin and turns its SQE into a NOP that completes unseen.</summary>
-    private void Unwind(IoUringSqe* sqe, int slot)
+    // SAFETY: sqe is the live SQE TryBegin just handed out
+    private unsafe void Unwind(IoUringSqe* sqe, int slot)
     {
         // The SQE is already in the ring; it must be submitted, so it becomes a NOP on a slot id no one owns.
         sqe->Opcode = IoUringOp.Nop;
@@ -234,7 +243,8 @@ public sealed unsafe class IoUringBlockEngine : IBlockEngine
         Release(slot);
     }
 
-    private static void Target(IoUringSqe* sqe, int slot)
+    // SAFETY: sqe is a live SQE the caller just obtained from the ring
+    private static unsafe void Target(IoUringSqe* sqe, int slot)
     {
         sqe->Fd = FixedFileIndex;
         sqe->Flags |= IoUringAbi.SqeFixedFile;
@@ -242,7 +252,8 @@ public sealed unsafe class IoUringBlockEngine : IBlockEngine
     }
 
     /// <summary>Turns a CQE into the request's result; false when the request goes on (a fallback was queued).</summary>
-    private bool Finish(int slot, int res, out int result, ref bool resubmit)
+    // SAFETY: slot < Capacity is checked first; the fallback SQE is null-checked; Scatter gets the slot's own iovecs and res <= the request's length
+    private unsafe bool Finish(int slot, int res, out int result, ref bool resubmit)
     {
         result = res;
         if ((uint)slot >= (uint)_slots.Length) return false; // an unwound NOP
@@ -273,7 +284,8 @@ public sealed unsafe class IoUringBlockEngine : IBlockEngine
 
     private void Release(int slot) => _free[_freeCount++] = slot;
 
-    public void Dispose()
+    // SAFETY: the ring is closed first, so the kernel no longer reads the iovecs when they are freed; freed once and nulled
+    public unsafe void Dispose()
     {
         // Callers reap everything first: a request still in flight when the ring closes is cancelled by the kernel.
         _ring.Dispose();

@@ -8,7 +8,7 @@ namespace Bhyve.Aot.Storage;
 /// batch. Same contract as the io_uring engine, including the WRITE ZEROES fallback and O_DIRECT bouncing;
 /// FUA is pwritev2(RWF_DSYNC). Short transfers are reported as they are.
 /// </summary>
-public sealed unsafe class SyncBlockEngine : IBlockEngine
+public sealed class SyncBlockEngine : IBlockEngine
 {
     private readonly BlockFile _file;
     private readonly CompletionSignal _signal;
@@ -89,7 +89,8 @@ public sealed unsafe class SyncBlockEngine : IBlockEngine
         return true;
     }
 
-    private int Transfer(bool write, ulong offset, ReadOnlySpan<IoVec> iov, int rwFlags)
+    // SAFETY: iov.Length <= MaxSegments is checked; a bounce is used only when total <= BufferBytes, and the spans are pinned for each call
+    private unsafe int Transfer(bool write, ulong offset, ReadOnlySpan<IoVec> iov, int rwFlags)
     {
         if (iov.Length == 0 || iov.Length > _maxSegments || offset > long.MaxValue) return -Libc.EINVAL;
         if (_file.Direct)

@@ -8,7 +8,7 @@ namespace Bhyve.Aot.Vmm;
 /// goes to the guest) and restores the saved settings on Dispose, at process exit and on SIGTERM, SIGHUP,
 /// SIGINT and SIGQUIT sent from outside. When stdin is not a terminal (pipes, tests) nothing changes.
 /// </summary>
-public sealed unsafe class TerminalRawMode : IDisposable
+public sealed class TerminalRawMode : IDisposable
 {
     private const int StdinFd = 0, TcsaNow = 0;
     private readonly Termios _saved;
@@ -24,7 +24,8 @@ public sealed unsafe class TerminalRawMode : IDisposable
     }
 
     /// <summary>Raw mode when stdin is a terminal whose settings we can read and change; null otherwise.</summary>
-    public static TerminalRawMode? TryEnter()
+    // SAFETY: tcgetattr/tcsetattr/cfmakeraw get Termios values on our stack, sized for glibc's struct termios
+    public static unsafe TerminalRawMode? TryEnter()
     {
         if (Libc.Isatty(StdinFd) != 1) return null;
         Termios saved, raw;
@@ -41,7 +42,8 @@ public sealed unsafe class TerminalRawMode : IDisposable
         foreach (var s in _signals) s.Dispose();
     }
 
-    private void Restore()
+    // SAFETY: tcsetattr reads a Termios copy on our stack
+    private unsafe void Restore()
     {
         if (Interlocked.Exchange(ref _restored, 1) != 0) return;
         var saved = _saved;

@@ -7,7 +7,7 @@ namespace Bhyve.Aot.Devices.Hvt;
 /// one Ethernet frame per read or write. The MAC the guest is told is a random locally administered unicast
 /// address; the MTU is 1500.
 /// </summary>
-public sealed unsafe class HvtTap : IHvtNetBackend
+public sealed class HvtTap : IHvtNetBackend
 {
     public const ushort DefaultMtu = 1500;
     private int _fd;
@@ -23,7 +23,8 @@ public sealed unsafe class HvtTap : IHvtNetBackend
     public ushort Mtu => DefaultMtu;
 
     /// <summary>Attaches to the tap interface named ifname; throws IOException saying why (no such device, permission, ...).</summary>
-    public static HvtTap Open(string ifname)
+    // SAFETY: the name is checked to be shorter than IfNameSize bytes and written into at most IfNameSize - 1 of them; TUNSETIFF reads the ifreq on our stack
+    public static unsafe HvtTap Open(string ifname)
     {
         if (ifname.Length == 0 || System.Text.Encoding.UTF8.GetByteCount(ifname) >= TapAbi.IfNameSize || ifname.Contains('/'))
             throw new IOException($"'{ifname}' is not a network interface name (1-{TapAbi.IfNameSize - 1} bytes)");
@@ -46,13 +47,15 @@ public sealed unsafe class HvtTap : IHvtNetBackend
         return new HvtTap(fd, value);
     }
 
-    public int Write(byte* frame, ulong length)
+    // SAFETY: HvtHypercalls passes a frame it checked with In(data, length): length bytes of guest RAM
+    public unsafe int Write(byte* frame, ulong length)
     {
         nint n = Libc.Write(_fd, frame, (nuint)length);
         return n == (nint)length ? Solo5Result.Ok : Solo5Result.Unspecified;
     }
 
-    public int Read(byte* buffer, ulong capacity, out ulong length)
+    // SAFETY: HvtHypercalls passes a buffer it checked with Out(data, capacity); read(2) writes at most capacity bytes
+    public unsafe int Read(byte* buffer, ulong capacity, out ulong length)
     {
         nint n = Libc.Read(_fd, buffer, (nuint)capacity);
         if (n < 0)
