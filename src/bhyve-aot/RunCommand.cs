@@ -137,6 +137,7 @@ public static class RunCommand
         // Anything else is our bug: one line and an even status, never a stack trace or a guest-looking odd status.
         catch (Exception e) { return Program.Fail(ExitCodes.VmmFailure, $"{vm}internal error: {e.GetType().Name}: {e.Message}"); }
         if (exit.Message is not null) Console.Error.WriteLine($"bhyve-aot: {vm}{exit.Message}");
+        foreach (string line in machine.FlushFailures) Console.Error.WriteLine($"bhyve-aot: {vm}{line}");
         if (stats)
         {
             var c = machine.Exits;
@@ -156,6 +157,8 @@ public static class RunCommand
                 var n = machine.NvmeCounters;
                 Console.Error.WriteLine($"bhyve-aot: {vm}nvme: {n.IoCommands} I/O commands, {n.AdminCommands} admin commands, doorbells {n.MmioDoorbells} MMIO + {n.EventFdDoorbells} ioeventfd, {n.Interrupts} interrupts, {n.CqFullWaits} CQ-full waits, {n.BackendFull} backend-full stalls");
             }
+            if (machine.SerialConsole is { } serial)
+                Console.Error.WriteLine($"bhyve-aot: {vm}console: {serial.WrittenBytes} bytes written, {serial.DroppedBytes} dropped");
             Console.Error.WriteLine($"bhyve-aot: {vm}gc: {GC.CollectionCount(0)} gen0, {GC.CollectionCount(1)} gen1, {GC.CollectionCount(2)} gen2 collections, {GC.GetTotalAllocatedBytes()} bytes allocated");
         }
         return exit.Code;

@@ -1,25 +1,50 @@
-using System.IO.Pipelines;
 using Bhyve.Aot.Devices.Legacy;
 
 namespace Bhyve.Aot.Vmm;
 
 /// <summary>
-/// Connects the guest's UART to the terminal. Output: the UART writes into a Pipe with no back-pressure
-/// (a vCPU never waits for the terminal); a pump task drains it to stdout. Input: a thread reads stdin
-/// and offers bytes to the UART's receive FIFO, waiting while the guest has not read them.
+/// Connects the guest's UART to the terminal. Output: the UART writes into a bounded <see cref="ConsoleBuffer"/>
+/// (a vCPU never waits for the terminal; past the bound bytes are dropped and counted); a console thread drains
+/// it to the output stream. A failing output (closed pipe, full disk) is reported once and from then on the
+/// guest's output is dropped while the guest keeps running. Input: a thread reads stdin and offers bytes to the
+/// UART's receive FIFO, waiting while the guest has not read them.
 /// </summary>
 public sealed class SerialConsole
 {
-    private readonly Pipe _pipe = new(new PipeOptions(pauseWriterThreshold: 0, resumeWriterThreshold: 0, useSynchronizationContext: false));
-    private readonly Task _pump;
+    private const int ChunkSize = 4096;
+    private readonly ConsoleBuffer _buffer;
+    private readonly Stream _output;
+    private readonly TextWriter _diagnostics;
+    private readonly string _prefix;
+    private readonly Thread _pump;
+    private readonly ManualResetEventSlim _drained = new(false);
+    private volatile bool _closing;
+    private volatile string? _failure;
 
-    public SerialConsole(Stream output)
+    /// <param name="output">where the guest's bytes go (stdout by default)</param>
+    /// <param name="diagnostics">where the one-line reports go (stderr by default)</param>
+    /// <param name="prefix">prefix of those lines ("bhyve-aot: vm: ")</param>
+    public SerialConsole(Stream output, int capacity = ConsoleBuffer.DefaultCapacity, TextWriter? diagnostics = null, string prefix = "bhyve-aot: ")
     {
-        _pump = PumpAsync(_pipe.Reader, output);
+        _buffer = new ConsoleBuffer(capacity);
+        _output = output;
+        _diagnostics = diagnostics ?? Console.Error;
+        _prefix = prefix;
+        _pump = new Thread(Pump) { IsBackground = true, Name = "console-output" };
+        _pump.Start();
     }
 
     /// <summary>Where the UART writes the guest's bytes.</summary>
-    public PipeWriter GuestOutput => _pipe.Writer;
+    public ISerialSink GuestOutput => _buffer;
+
+    /// <summary>Bytes the guest wrote that reached the buffer.</summary>
+    public long WrittenBytes => _buffer.Written;
+
+    /// <summary>Bytes the guest wrote that never reached the output (the buffer was full or the output failed).</summary>
+    public long DroppedBytes => _buffer.Dropped;
+
+    /// <summary>Why the output stopped taking bytes, once it has; null while it works.</summary>
+    public string? OutputFailure => _failure;
 
     /// <summary>
     /// Feeds stdin to the UART on a background thread; stops at end of input. With an escape filter (a raw
@@ -57,33 +82,54 @@ public sealed class SerialConsole
         thread.Start();
     }
 
-    /// <summary>Ends output and waits until every byte the guest wrote has reached the terminal.</summary>
-    public async Task CloseAsync()
+    /// <summary>
+    /// Ends output: waits (at most <paramref name="timeout"/>, for an output that stopped draining) until every
+    /// byte in the buffer has reached the output; what could not be written is counted as dropped. Prints one
+    /// warning line when anything was dropped. Call after the UART has stopped writing.
+    /// </summary>
+    public void Close(TimeSpan timeout)
     {
-        await _pipe.Writer.CompleteAsync();
-        await _pump;
+        _closing = true;
+        _buffer.DataReady.Set();
+        if (!_drained.Wait(timeout))
+            _buffer.CountDropped(_buffer.Count);
+        if (_buffer.Dropped > 0)
+            _diagnostics.WriteLine($"{_prefix}console: {_buffer.Dropped} bytes of guest output were dropped "
+                + (_failure is null ? $"(the output did not keep up; the buffer holds {_buffer.Capacity >> 10} KiB)" : $"({_failure})"));
     }
 
-    private static async Task PumpAsync(PipeReader reader, Stream output)
+    public void Close() => Close(TimeSpan.FromSeconds(5));
+
+    private void Pump()
     {
-        try
+        var chunk = new byte[ChunkSize];
+        while (true)
         {
-            while (true)
+            _buffer.DataReady.Wait();
+            int n = _buffer.Read(chunk);
+            if (n == 0)
             {
-                var result = await reader.ReadAsync();
-                foreach (var segment in result.Buffer) await output.WriteAsync(segment);
-                await output.FlushAsync();
-                reader.AdvanceTo(result.Buffer.End);
-                if (result.IsCompleted) break;
+                if (_closing) break;
+                continue;
+            }
+            if (_failure is not null)
+            {
+                _buffer.CountDropped(n);
+                continue;
+            }
+            try
+            {
+                _output.Write(chunk, 0, n);
+                _output.Flush();
+            }
+            catch (Exception e) when (e is IOException or ObjectDisposedException or NotSupportedException or UnauthorizedAccessException)
+            {
+                // Reported once; the guest keeps running and its later output is counted as dropped.
+                _failure = $"writing the console output failed: {e.Message}";
+                _diagnostics.WriteLine($"{_prefix}{_failure}; the guest keeps running, its console output is dropped");
+                _buffer.CountDropped(n);
             }
         }
-        catch (IOException)
-        {
-            // The terminal went away (closed pipe): the guest keeps running, its output is dropped.
-        }
-        finally
-        {
-            await reader.CompleteAsync();
-        }
+        _drained.Set();
     }
 }

@@ -16,10 +16,8 @@ public class UnsafeSafetyTests
     /// </summary>
     public static readonly IReadOnlyList<string> PendingRtCore =
     [
-        "Bhyve.Aot/Os/",
         "Bhyve.Aot/Memory/",
         "Bhyve.Aot/Devices/Virtio/",
-        "Bhyve.Aot/Devices/Runtime/",
         "Bhyve.Aot/Devices/Nvme/NvmeQueueProcessor.cs",
         "Bhyve.Aot/Storage/CompletionSignal.cs",   // merged into Os/EventFd by the same work
     ];

@@ -19,7 +19,7 @@ internal static partial class UnsafeSites
             .SelectMany(f => InFile(Path.GetRelativePath(srcRoot, f).Replace(Path.DirectorySeparatorChar, '/'), File.ReadAllText(f)))];
 
     /// <summary>
-    /// A site is annotated when its own line ends in a `// SAFETY` comment or the comment and attribute lines right
+    /// A site is annotated when its own line ends in a `// SAFETY` comment (or a doc comment's `<remarks>SAFETY`) or the comment and attribute lines right
     /// above it (up to a blank line or code) hold one.
     /// </summary>
     public static IEnumerable<Site> InFile(string path, string text)
@@ -43,7 +43,8 @@ internal static partial class UnsafeSites
     [GeneratedRegex(@"\bunsafe\b|\bUnsafe\.\w+", RegexOptions.CultureInvariant)]
     private static partial Regex UnsafeUse();
 
-    [GeneratedRegex(@"//\s*SAFETY\b", RegexOptions.CultureInvariant)]
+    /// <summary>`// SAFETY:` or, in a doc comment, `/// <remarks>SAFETY: ...</remarks>`.</summary>
+    [GeneratedRegex(@"//[/\s]*(?:<remarks>\s*)?SAFETY\b", RegexOptions.CultureInvariant)]
     private static partial Regex Safety();
 
     [GeneratedRegex(@"\bunsafe\s+(?:\w+\s+)*(?:class|struct|interface|record)\b", RegexOptions.CultureInvariant)]

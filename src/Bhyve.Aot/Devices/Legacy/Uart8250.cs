@@ -1,11 +1,10 @@
-using System.IO.Pipelines;
 using Bhyve.Aot.Devices.Bus;
 
 namespace Bhyve.Aot.Devices.Legacy;
 
 /// <summary>
-/// A 16550-compatible UART (the 8250 family) as COM1. Transmit never waits: bytes go into a pipe that the
-/// console pump drains to the terminal, so a slow terminal never stalls a vCPU. Received bytes wait in a
+/// A 16550-compatible UART (the 8250 family) as COM1. Transmit never waits: bytes go to a sink that never
+/// blocks (the console's bounded buffer), so a slow terminal never stalls a vCPU. Received bytes wait in a
 /// 64-byte FIFO. Loopback mode is honoured because Linux's 8250 probe tests it.
 /// </summary>
 public sealed class Uart8250 : IBusDevice
@@ -25,7 +24,7 @@ public sealed class Uart8250 : IBusDevice
     private const byte McrDtr = 0x01, McrRts = 0x02, McrOut1 = 0x04, McrOut2 = 0x08, McrLoop = 0x10;
     private const byte MsrCts = 0x10, MsrDsr = 0x20, MsrRi = 0x40, MsrDcd = 0x80;
 
-    private readonly PipeWriter _output;
+    private readonly ISerialSink _output;
     private readonly IInterruptLine? _irq;
     private readonly Lock _lock = new();
     private readonly byte[] _rx = new byte[FifoSize];
@@ -35,7 +34,7 @@ public sealed class Uart8250 : IBusDevice
     private bool _irqAsserted;
     private bool _outputClosed;
 
-    public Uart8250(PipeWriter output, IInterruptLine? irq = null)
+    public Uart8250(ISerialSink output, IInterruptLine? irq = null)
     {
         _output = output;
         _irq = irq;
@@ -60,7 +59,7 @@ public sealed class Uart8250 : IBusDevice
         }
     }
 
-    /// <summary>Stops writing into the output pipe (so its owner can complete it); later bytes are dropped.</summary>
+    /// <summary>Stops writing into the output sink (so its owner can close it); later bytes are dropped.</summary>
     public void CloseOutput()
     {
         lock (_lock) _outputClosed = true;
@@ -142,10 +141,7 @@ public sealed class Uart8250 : IBusDevice
         }
         else if (!_outputClosed)
         {
-            _output.GetSpan(1)[0] = value;
-            _output.Advance(1);
-            // The pipe is created without back-pressure, so this completes synchronously and never blocks the vCPU.
-            _ = _output.FlushAsync();
+            _output.Write(value);
             TransmittedBytes++;
         }
         _thrInterruptPending = true;

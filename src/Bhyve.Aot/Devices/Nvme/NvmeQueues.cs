@@ -20,14 +20,25 @@ internal struct CommandSlot
     public ulong Blocks;
 }
 
+/// <summary>The queue-size limit of the model itself, whatever a front end allows.</summary>
+internal static class NvmeQueueLimits
+{
+    /// <summary>Size, head and tail are 16-bit: a 65536-entry queue would be size 0 (and a division by zero).
+    /// NVMe allows MQES + 1 = 65536; we offer at most 65535.</summary>
+    public const int MaxEntries = ushort.MaxValue;
+
+    public static ushort CheckedSize(int size) =>
+        size is >= 2 and <= MaxEntries ? (ushort)size : throw new ArgumentOutOfRangeException(nameof(size), size, $"an NVMe queue has 2..{MaxEntries} entries");
+}
+
 /// <summary>A submission queue: a contiguous ring of 64-byte entries in guest RAM, its head and its command slots.</summary>
 internal sealed class SubmissionQueue
 {
     // SAFETY: entries is the host address of size * 64 bytes the caller translated (TryTranslate of the whole ring)
-    public unsafe SubmissionQueue(ushort id, ushort size, byte* entries, ushort cqId)
+    public unsafe SubmissionQueue(ushort id, int size, byte* entries, ushort cqId)
     {
         Id = id;
-        Size = size;
+        Size = NvmeQueueLimits.CheckedSize(size);
         Entries = entries;
         CqId = cqId;
         Slots = new CommandSlot[size];
@@ -64,9 +75,9 @@ internal sealed class SubmissionQueue
 internal sealed class CompletionQueue
 {
     // SAFETY: entries is the host address of Size * 16 bytes of guest RAM that the caller translated (TryTranslate of the whole ring) before constructing the queue.
-    public unsafe CompletionQueue(ushort id, ushort size, byte* entries, ushort vector, bool interruptsEnabled)
+    public unsafe CompletionQueue(ushort id, int size, byte* entries, ushort vector, bool interruptsEnabled)
     {
-        (Id, Size, Vector, InterruptsEnabled) = (id, size, vector, interruptsEnabled);
+        (Id, Size, Vector, InterruptsEnabled) = (id, NvmeQueueLimits.CheckedSize(size), vector, interruptsEnabled);
         Entries = entries;
     }
 
