@@ -12,7 +12,7 @@ APT_GET    := DEBIAN_FRONTEND=noninteractive apt-get -y -q -o=Dpkg::Use-Pty=0
 BENCH_DISK ?= 2G
 BENCH_ARGS ?=
 
-.PHONY: all deps deps-test guests build publish run test bench bench-storage bench-micro linux-image clean
+.PHONY: all deps deps-test guests build publish run test test-linux-long bench bench-storage bench-micro bench-linux-boot linux-image clean
 
 all: publish guests
 
@@ -22,10 +22,11 @@ deps:
 	  { $(APT_GET) update >/dev/null && $(APT_GET) install --no-install-recommends gcc make clang lld >/dev/null; }
 
 # Test tools: QEMU runs the same guests as the reference VMM; fio is the storage suite's host baseline;
-# iasl (acpica-tools) checks our ACPI tables; lz4 unpacks the Debian kernel's payload.
+# iasl (acpica-tools) checks our ACPI tables; lz4 unpacks the Debian kernel's payload; ping (iputils-ping) drives
+# the Solo5 network conformance tests.
 deps-test: deps
-	@command -v qemu-system-x86_64 >/dev/null && command -v fio >/dev/null && command -v iasl >/dev/null && command -v lz4 >/dev/null || \
-	  { $(APT_GET) update >/dev/null && $(APT_GET) install --no-install-recommends qemu-system-x86 fio acpica-tools lz4 >/dev/null; }
+	@command -v qemu-system-x86_64 >/dev/null && command -v fio >/dev/null && command -v iasl >/dev/null && command -v lz4 >/dev/null && command -v ping >/dev/null || \
+	  { $(APT_GET) update >/dev/null && $(APT_GET) install --no-install-recommends qemu-system-x86 fio acpica-tools lz4 iputils-ping >/dev/null; }
 
 # Debian's cloud kernel (bzImage, the vmlinux inside it, virtio modules) and a static busybox, in out/linux.
 LINUX      := $(OUT)/linux
@@ -48,18 +49,31 @@ run: publish guests
 	  if [ $$status -ne 1 ]; then echo "bhyve-aot exited with $$status" >&2; exit $$status; fi
 
 test: deps-test publish guests linux-image
-	@BHYVE_AOT_BIN=$(abspath $(BIN)) BHYVE_AOT_GUESTS=$(abspath $(GUESTS)) BHYVE_AOT_LINUX=$(abspath $(LINUX)) \
+	@rm -f $(OUT)/solo5-conformance.txt; BHYVE_AOT_BIN=$(abspath $(BIN)) BHYVE_AOT_GUESTS=$(abspath $(GUESTS)) BHYVE_AOT_LINUX=$(abspath $(LINUX)) \
 	  $(DOTNET) test tests/Bhyve.Aot.Tests/Bhyve.Aot.Tests.csproj -c Release --nologo \
 	    --logger "console;verbosity=normal" 2>&1 | tee $(OUT)/test.log; \
 	  status=$${PIPESTATUS[0]}; \
 	  count() { grep -E "^ +$$1: +[0-9]+" $(OUT)/test.log | tail -1 | grep -oE "[0-9]+" || echo 0; }; \
+	  if [ -f $(OUT)/solo5-conformance.txt ]; then cat $(OUT)/solo5-conformance.txt; fi; \
 	  echo "$$(count Passed) passed, $$(count Failed) failed, $$(count Skipped) skipped"; \
 	  exit $$status
 
+# The longer Linux runs on the shared kernel (../shared/linux), more boots than `make test` affords: the
+# failure paths (read-only disk, file truncated under the guest, driver unbind/bind with I/O in flight).
+test-linux-long: deps-test publish guests linux-image
+	@BHYVE_AOT_LINUX_LONG=1 BHYVE_AOT_BIN=$(abspath $(BIN)) BHYVE_AOT_GUESTS=$(abspath $(GUESTS)) BHYVE_AOT_LINUX=$(abspath $(LINUX)) \
+	  $(DOTNET) test tests/Bhyve.Aot.Tests/Bhyve.Aot.Tests.csproj -c Release --nologo --logger "console;verbosity=normal" \
+	    --filter "FullyQualifiedName~EndToEnd.Linux"
+
 # The whole benchmark suite: storage (bhyve-aot vs QEMU vs host io_uring, results and charts under
-# bench/results/<UTC timestamp>/), the hot-path micro-benchmarks (fail on any allocation), boot time.
-bench: bench-storage bench-micro
+# bench/results/<UTC timestamp>/), the hot-path micro-benchmarks (fail on any allocation), boot time
+# (our test guest, then the shared Linux kernel to /init against QEMU microvm).
+bench: bench-storage bench-micro bench-linux-boot
 	python3 bench/startup.py
+
+LINUX_BOOT_ARGS ?=
+bench-linux-boot: deps-test publish linux-image
+	python3 tests/linux/boot-bench.py --bin $(BIN) --busybox $(LINUX)/busybox --log $(OUT)/linux-boot-bench $(LINUX_BOOT_ARGS)
 
 bench-storage: deps-test publish guests
 	@dir=bench/results/$$(date -u +%Y%m%d-%H%M%S); \

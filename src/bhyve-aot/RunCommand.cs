@@ -11,10 +11,12 @@ namespace Bhyve.Aot.Cli;
 /// <summary>`bhyve-aot run`: boots a kernel (given by options or by a machine file) and exits with the guest's status.</summary>
 public static class RunCommand
 {
-    public static Command Create() => Create(Run);
+    public static Command Create() => CreateWith(Run);
 
     /// <summary>The same options with another action: `config print run ...` prints the machine instead of booting it.</summary>
-    public static Command Create(Func<VmConfig, bool, int> action)
+    public static Command Create(Func<VmConfig, bool, int> action) => CreateWith((config, stats, _) => action(config, stats));
+
+    private static Command CreateWith(Func<VmConfig, bool, TimeSpan, int> action)
     {
         var configFile = new Option<string?>("--config") { Description = "JSON machine file giving the whole machine (see the README's MACHINE FILE section)" };
         var kernel = new Option<string?>("--kernel", "-k") { Description = "kernel or unikernel to boot: a PVH ELF or a Solo5 hvt unikernel (required unless --config)" };
@@ -34,16 +36,12 @@ public static class RunCommand
         var cmdline = new Option<string>("--cmdline", "-C") { Description = "guest command line", DefaultValueFactory = _ => "" };
         var name = new Option<string?>("--name") { Description = "VM name, shown in messages (bhyve's last argument)" };
         var hugePages = new Option<bool>("--huge-pages") { Description = "back guest RAM with transparent huge pages" };
-        var disks = new Option<string[]>("--disk")
+        // One repeatable option per registered device kind (--disk, --nvme, ...).
+        var deviceOptions = DeviceKinds.All.Select(kind => (Kind: kind, Option: new Option<string[]>(kind.LongOption)
         {
-            Description = "virtio-blk disk: path=FILE[,readonly][,discard=unmap|ignore][,direct][,queues=N][,queue-size=N][,size=S,create][,serial=S][,slot=N]; repeatable",
+            Description = $"{kind.Description}: {kind.OptionSyntax}; repeatable",
             AllowMultipleArgumentsPerToken = false,
-        };
-        var nvme = new Option<string[]>("--nvme")
-        {
-            Description = "NVMe controller: path=FILE|ram=SIZE[,readonly][,dsm=auto|enable|disable][,queues=N][,queue-size=N][,sector-size=512|4096][,serial=S][,direct][,size=S,create][,slot=N]; repeatable",
-            AllowMultipleArgumentsPerToken = false,
-        };
+        })).ToArray();
         var initrd = new Option<string?>("--initrd", "-i") { Description = "initial ramdisk for a Linux kernel" };
         var blockDevices = new Option<string[]>("--block-device") { Description = "Solo5 hvt block device: NAME=PATH; repeatable", AllowMultipleArgumentsPerToken = false };
         var netDevices = new Option<string[]>("--net-device") { Description = "Solo5 hvt network device: NAME=TAP; repeatable", AllowMultipleArgumentsPerToken = false };
@@ -53,17 +51,32 @@ public static class RunCommand
             Description = "hide CPU features from the guest, e.g. xsave,cx16,avx (names as in /proc/cpuinfo); repeatable",
             AllowMultipleArgumentsPerToken = false,
         };
-        var stats = new Option<bool>("--stats") { Description = "print VM exit counts on stderr when the guest ends" };
+        var stats = new Option<bool>("--stats") { Description = "print VM exit and device counts on stderr when the VM ends, however it ends" };
+        var shutdownTimeout = new Option<int>("--shutdown-timeout")
+        {
+            Description = "seconds a guest gets to power off after SIGTERM/SIGINT press its ACPI power button, before it is stopped (0: at once)",
+            DefaultValueFactory = _ => (int)MachineRunOptions.DefaultShutdownTimeout.TotalSeconds,
+            CustomParser = r =>
+            {
+                string text = r.Tokens.Count > 0 ? r.Tokens[0].Value : "";
+                if (int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int s) && s <= 3600) return s;
+                r.AddError($"--shutdown-timeout: '{text}' is not a whole number of seconds (0..3600)");
+                return 0;
+            },
+        };
 
         var command = new Command("run", "Boot a kernel, given by options or by a JSON machine file, and exit with the guest's status.")
         {
-            configFile, kernel, memory, cpus, cmdline, name, disks, nvme, initrd, blockDevices, netDevices, hugePages, cpuidHide, stats, guestArgs,
+            configFile, kernel, memory, cpus, cmdline, name,
         };
+        foreach (var (_, option) in deviceOptions) command.Options.Add(option);
+        foreach (var option in new Option[] { initrd, blockDevices, netDevices, hugePages, cpuidHide, stats, shutdownTimeout }) command.Options.Add(option);
+        command.Arguments.Add(guestArgs);
         HelpEpilogue.Set(command,
             "The machine comes from the options or, with --config, from a JSON machine file (README: MACHINE FILE); the bhyve\n"
             + "form (`bhyve-aot -s ... NAME`, see `bhyve-aot --help`) does the same.\n\n"
             + HelpExamples.Format(HelpExamples.Run) + "\n\n" + ExitCodes.Table);
-        Option[] machineOptions = [kernel, memory, cpus, cmdline, name, disks, nvme, initrd, blockDevices, netDevices, hugePages, cpuidHide];
+        Option[] machineOptions = [kernel, memory, cpus, cmdline, name, .. deviceOptions.Select(d => d.Option), initrd, blockDevices, netDevices, hugePages, cpuidHide];
         command.SetAction(result =>
         {
             // Unknown words are only guest arguments after `--`; anywhere else they are mistakes.
@@ -93,8 +106,7 @@ public static class RunCommand
                         Cpus = result.GetValue(cpus),
                         Cmdline = result.GetValue(cmdline) ?? "",
                         HugePages = result.GetValue(hugePages),
-                        Disks = (result.GetValue(disks) ?? []).Select(DiskConfig.Parse).ToArray(),
-                        Nvme = (result.GetValue(nvme) ?? []).Select(NvmeConfig.Parse).ToArray(),
+                        Devices = deviceOptions.SelectMany(d => (result.GetValue(d.Option) ?? []).Select(d.Kind.Parse)).ToArray(),
                         InitrdPath = result.GetValue(initrd),
                         HvtBlocks = (result.GetValue(blockDevices) ?? []).Select(t => HvtDeviceConfig.Parse("--block-device", t)).ToArray(),
                         HvtNets = (result.GetValue(netDevices) ?? []).Select(t => HvtDeviceConfig.Parse("--net-device", t)).ToArray(),
@@ -105,7 +117,7 @@ public static class RunCommand
                 config.Validate();
             }
             catch (ConfigException e) { return Program.Fail(ExitCodes.Usage, e.Message); }
-            return action(config, result.GetValue(stats));
+            return action(config, result.GetValue(stats), TimeSpan.FromSeconds(result.GetValue(shutdownTimeout)));
         });
         return command;
     }
@@ -117,16 +129,19 @@ public static class RunCommand
         return features;
     }
 
-    public static int Run(VmConfig config, bool stats)
+    public static int Run(VmConfig config, bool stats) => Run(config, stats, MachineRunOptions.DefaultShutdownTimeout);
+
+    public static int Run(VmConfig config, bool stats, TimeSpan shutdownTimeout)
     {
-        Machine machine;
+        Machine? machine = null;
         VmExit exit;
         string vm = config.MessagePrefix;
         if (config.Name is { } title) ProcessTitle.TrySet(title);
         try
         {
-            machine = new Machine(config);
-            exit = machine.Run(Console.OpenStandardOutput(), Console.OpenStandardInput());
+            machine = Machine.Create(config);
+            exit = machine.Run(Console.OpenStandardOutput(), Console.OpenStandardInput(),
+                new MachineRunOptions { HandleSignals = true, ShutdownTimeout = shutdownTimeout });
         }
         catch (ConfigException e) { return Program.Fail(ExitCodes.Usage, vm + e.Message); }
         catch (BootImageException e) { return Program.Fail(ExitCodes.Usage, $"{vm}{config.KernelPath}: {e.Message}"); }
@@ -137,28 +152,11 @@ public static class RunCommand
         // Anything else is our bug: one line and an even status, never a stack trace or a guest-looking odd status.
         catch (Exception e) { return Program.Fail(ExitCodes.VmmFailure, $"{vm}internal error: {e.GetType().Name}: {e.Message}"); }
         if (exit.Message is not null) Console.Error.WriteLine($"bhyve-aot: {vm}{exit.Message}");
-        foreach (string line in machine.FlushFailures) Console.Error.WriteLine($"bhyve-aot: {vm}{line}");
         if (stats)
         {
             var c = machine.Exits;
             Console.Error.WriteLine($"bhyve-aot: {vm}exits to user space: {c.Total} (port I/O {c.Io}, MMIO {c.Mmio}, interrupted {c.Interrupted}, other {c.Other})");
-            if (machine.HvtHypercallCounts is { } calls)
-            {
-                var named = Enum.GetValues<Devices.Hvt.HvtHypercall>().Select(h => $"{h.ToString().ToLowerInvariant()} {calls[(int)h]}");
-                Console.Error.WriteLine($"bhyve-aot: {vm}hvt hypercalls: {string.Join(", ", named)}");
-            }
-            if (config.Disks.Count > 0)
-            {
-                var d = machine.DiskCounters;
-                Console.Error.WriteLine($"bhyve-aot: {vm}virtio-blk: {d.Requests} requests, {d.Doorbells} doorbells (ioeventfd), {d.Interrupts} interrupts, {d.BackendFull} backend-full stalls");
-            }
-            if (config.Nvme.Count > 0)
-            {
-                var n = machine.NvmeCounters;
-                Console.Error.WriteLine($"bhyve-aot: {vm}nvme: {n.IoCommands} I/O commands, {n.AdminCommands} admin commands, doorbells {n.MmioDoorbells} MMIO + {n.EventFdDoorbells} ioeventfd, {n.Interrupts} interrupts, {n.CqFullWaits} CQ-full waits, {n.BackendFull} backend-full stalls");
-            }
-            if (machine.SerialConsole is { } serial)
-                Console.Error.WriteLine($"bhyve-aot: {vm}console: {serial.WrittenBytes} bytes written, {serial.DroppedBytes} dropped");
+            foreach (var line in machine.StatsLines()) Console.Error.WriteLine($"bhyve-aot: {vm}{line}");
             Console.Error.WriteLine($"bhyve-aot: {vm}gc: {GC.CollectionCount(0)} gen0, {GC.CollectionCount(1)} gen1, {GC.CollectionCount(2)} gen2 collections, {GC.GetTotalAllocatedBytes()} bytes allocated");
         }
         return exit.Code;

@@ -139,8 +139,7 @@ public static class BhyveCommandLine
         {
             BhyveEmulation.HostBridge => "the host bridge",
             BhyveEmulation.Lpc => "lpc",
-            BhyveEmulation.VirtioBlk => $"virtio-blk {s.Disk!.Path}",
-            _ => $"nvme {s.Nvme!.Describe()}",
+            _ => s.Device!.Kind.Name + s.Device.Who[s.Device.Who.IndexOf(' ')..],
         };
 
         /// <summary>COM1 on stdio is the one console there is, and it is always there; anything else is refused.</summary>
@@ -173,8 +172,7 @@ public static class BhyveCommandLine
                 MemoryBytes = _memory,
                 HugePages = HugePages,
                 CpuidHide = _cpuidHide.ToArray(),
-                Disks = ordered.Where(s => s.Disk is not null).Select(s => s.Disk!).ToArray(),
-                Nvme = ordered.Where(s => s.Nvme is not null).Select(s => s.Nvme!).ToArray(),
+                Devices = ordered.Where(s => s.Device is not null).Select(s => s.Device!).ToArray(),
             };
             config.Validate();
             return config;

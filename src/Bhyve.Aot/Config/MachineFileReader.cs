@@ -83,13 +83,12 @@ public static class MachineFileReader
                 var other => throw new ConfigException($"machine-config.huge_pages \"{other}\": expected \"None\" or \"2M\""),
             },
             CpuidHide = CpuidHide(m.CpuidHide),
-            Disks = (file.Drives ?? []).Select((d, i) => Drive(d, $"drives[{i}]")).ToArray(),
-            Nvme = (file.Nvme ?? []).Select((n, i) => Nvme(n, $"nvme[{i}]")).ToArray(),
+            Devices = DeviceFormsRegistry.All.SelectMany(f => f.Read(file)).ToArray(),
             HvtBlocks = (file.Hvt?.BlockDevices ?? []).Select((b, i) => Hvt($"hvt.block_devices[{i}]", b.Name, b.PathOnHost, "path_on_host")).ToArray(),
             HvtNets = (file.Hvt?.NetDevices ?? []).Select((n, i) => Hvt($"hvt.net_devices[{i}]", n.Name, n.HostDevName, "host_dev_name")).ToArray(),
             GuestArgs = file.Hvt?.Args?.ToArray() ?? [],
         };
-        CheckUniqueIds((file.Drives ?? []).Select(d => d.DriveId).Concat((file.Nvme ?? []).Select(n => n.DriveId)));
+        CheckUniqueIds(DeviceFormsRegistry.All.SelectMany(f => f.Ids(file)));
         config.Validate();
         return config;
     }
@@ -113,61 +112,8 @@ public static class MachineFileReader
         return error is null ? features : throw new ConfigException($"machine-config.cpuid_hide: {error}");
     }
 
-    private static DiskConfig Drive(DriveEntry d, string where)
-    {
-        if (string.IsNullOrEmpty(d.PathOnHost)) throw new ConfigException($"{where}.path_on_host is missing");
-        if (d.IsRootDevice == true) throw new ConfigException($"{where}.is_root_device: not supported; put root= in boot-source.boot_args");
-        ulong create = d.CreateSize is null ? 0 : Size(d.CreateSize, $"{where}.create_size");
-        var disk = new DiskConfig
-        {
-            Path = d.PathOnHost,
-            ReadOnly = d.IsReadOnly ?? false,
-            Discard = d.Discard switch
-            {
-                null or "unmap" => DiscardMode.Unmap,
-                "ignore" => DiscardMode.Ignore,
-                var other => throw new ConfigException($"{where}.discard \"{other}\": expected \"unmap\" or \"ignore\""),
-            },
-            Direct = d.Direct ?? false,
-            Serial = d.Serial ?? "",
-            Create = d.CreateSize is not null,
-            CreateSize = create,
-            PciSlot = d.PciSlot,
-        };
-        disk = disk with { Queues = d.Queues ?? disk.Queues, QueueSize = d.QueueSize ?? disk.QueueSize };
-        return Checked(disk.Validate, disk, where);
-    }
-
-    private static NvmeConfig Nvme(NvmeEntry n, string where)
-    {
-        if (n.PathOnHost is null && n.RamSize is null) throw new ConfigException($"{where}: give path_on_host or ram_size");
-        var defaults = new NvmeConfig();
-        var nvme = new NvmeConfig
-        {
-            Path = n.PathOnHost,
-            RamBytes = n.RamSize is null ? 0 : Size(n.RamSize, $"{where}.ram_size"),
-            ReadOnly = n.IsReadOnly ?? false,
-            Dsm = n.Dsm switch
-            {
-                null or "auto" => DsmMode.Auto,
-                "enable" => DsmMode.Enable,
-                "disable" => DsmMode.Disable,
-                var other => throw new ConfigException($"{where}.dsm \"{other}\": expected \"auto\", \"enable\" or \"disable\""),
-            },
-            Queues = n.Queues ?? defaults.Queues,
-            QueueSize = n.QueueSize ?? defaults.QueueSize,
-            SectorSize = n.SectorSize ?? defaults.SectorSize,
-            Serial = n.Serial ?? "",
-            Direct = n.Direct ?? false,
-            Create = n.CreateSize is not null,
-            CreateSize = n.CreateSize is null ? 0 : Size(n.CreateSize, $"{where}.create_size"),
-            PciSlot = n.PciSlot,
-        };
-        return Checked(nvme.Validate, nvme, where);
-    }
-
     /// <summary>The model's own checks, with the entry's place in the file in front.</summary>
-    private static T Checked<T>(Action validate, T value, string where)
+    internal static T Checked<T>(Action validate, T value, string where)
     {
         try
         {
@@ -184,7 +130,7 @@ public static class MachineFileReader
         return HvtDeviceConfig.Parse(where, $"{name}={target}");
     }
 
-    private static ulong Size(string text, string where) =>
+    internal static ulong Size(string text, string where) =>
         ByteSize.TryParse(text, out ulong bytes) && bytes != 0 ? bytes : throw new ConfigException($"{where} \"{text}\" is not a size (e.g. 1G)");
 
     private static void CheckUniqueIds(IEnumerable<string?> ids)

@@ -3,7 +3,7 @@ using Bhyve.Aot.Interop;
 namespace Bhyve.Aot.Kvm;
 
 /// <summary>One virtual CPU: its fd, its mmap'd kvm_run page, register access and KVM_RUN.</summary>
-public sealed class Vcpu : IDisposable
+public sealed class Vcpu : IVcpu, IDisposable
 {
     private int _fd;
     // SAFETY: the vCPU's kvm_run page, mapped (runSize bytes, KVM_GET_VCPU_MMAP_SIZE) from construction until Dispose
@@ -39,17 +39,26 @@ public sealed class Vcpu : IDisposable
 
     /// <summary>The shared kvm_run page; valid for the vCPU's lifetime.</summary>
     // SAFETY: the page stays mapped for the vCPU's lifetime; users read kvm_run fields at KvmRunLayout offsets inside runSize
-    internal unsafe byte* RunPage => _run;
+    public unsafe byte* RunPage => _run;
 
     // SAFETY: KvmRunLayout.ExitReason lies inside the mapped kvm_run page
     internal unsafe KvmExitReason ExitReason => (KvmExitReason)(*(uint*)(_run + KvmRunLayout.ExitReason));
 
     /// <summary>KVM_RUN once. Returns 0, or the errno (EINTR when a signal or immediate_exit kicked us).</summary>
-    internal int Run() => Libc.Ioctl(_fd, KvmIoctl.Run, 0) < 0 ? Libc.LastErrno : 0;
+    public int Run() => Libc.Ioctl(_fd, KvmIoctl.Run, 0) < 0 ? Libc.LastErrno : 0;
 
     /// <summary>Asks the next KVM_RUN to return at once with EINTR (used to stop the vCPU).</summary>
     // SAFETY: KvmRunLayout.ImmediateExit lies inside the mapped kvm_run page; callers stop kicking before Dispose
-    internal unsafe void RequestImmediateExit() => Volatile.Write(ref _run[KvmRunLayout.ImmediateExit], 1);
+    public unsafe void RequestImmediateExit() => Volatile.Write(ref _run[KvmRunLayout.ImmediateExit], 1);
+
+    // SAFETY: KvmRunLayout.ImmediateExit lies inside the mapped kvm_run page, which stays mapped while the vCPU runs
+    public unsafe void ClearImmediateExit() => Volatile.Write(ref _run[KvmRunLayout.ImmediateExit], 0);
+
+    public ulong Rip()
+    {
+        try { return GetRegs().Rip; }
+        catch (KvmException) { return 0; }
+    }
 
     // SAFETY: the ioctl reads (or fills) exactly the struct on our stack, of the type its request number encodes
     internal unsafe KvmRegs GetRegs()
@@ -79,6 +88,23 @@ public sealed class Vcpu : IDisposable
     {
         fixed (KvmSregs* p = &sregs)
             if (Libc.Ioctl(_fd, KvmIoctl.SetSregs, p) < 0) throw new KvmException("KVM_SET_SREGS", Libc.LastErrno);
+    }
+
+    /// <summary>
+    /// KVM_SET_MSRS for one MSR, as the host (firmware) writes it. False when KVM declined the value (its nmsrs
+    /// result is the count it set); the caller decides whether that matters.
+    /// </summary>
+    // SAFETY: the kvm_msrs header (nmsrs, pad) and its one kvm_msr_entry (index, reserved, data) live in a
+    // 24-byte stack buffer that outlives the ioctl; KVM reads exactly nmsrs = 1 entry from it.
+    internal unsafe bool TrySetMsr(uint index, ulong value)
+    {
+        byte* buffer = stackalloc byte[24];
+        *(uint*)buffer = 1;
+        *(uint*)(buffer + 4) = 0;
+        *(uint*)(buffer + 8) = index;
+        *(uint*)(buffer + 12) = 0;
+        *(ulong*)(buffer + 16) = value;
+        return Libc.Ioctl(_fd, KvmIoctl.SetMsrs, buffer) == 1;
     }
 
     // SAFETY: the pinned buffer is sized for the 8-byte header plus entries.Length entries, exactly what the copy writes and KVM reads

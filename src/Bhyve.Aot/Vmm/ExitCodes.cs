@@ -32,6 +32,10 @@ public static class ExitCodes
     public const int BenchTargetFailed = 16;
     /// <summary>The host ran out of a resource the VM needs (memory for guest RAM, file descriptors, ...); stderr names it.</summary>
     public const int HostResource = 18;
+    /// <summary>SIGTERM or SIGINT stopped the VM: the guest did not power off within --shutdown-timeout of the ACPI power button, a second signal came, or the machine has no power button.</summary>
+    public const int StoppedBySignal = 20;
+    /// <summary>The guest ended well but tearing the machine down failed: a backend's flush at exit (data may not be on the disk), or a vCPU that would not stop.</summary>
+    public const int TeardownFailed = 22;
 
     public const string Table =
         """
@@ -47,6 +51,8 @@ public static class ExitCodes
           14     the user quit from the console with ~. (stdin a terminal)
           16     bench storage: bhyve-aot's virtio-blk target failed (see the output)
           18     the host ran out of a resource: memory, file descriptors (which one on stderr)
+          20     stopped on SIGTERM/SIGINT: the guest did not power off within --shutdown-timeout of the power button
+          22     the guest ended, but flushing a disk at exit failed (data may not be on it) or a vCPU would not stop
         Solo5 hvt unikernels exit as under solo5-hvt: the status the unikernel gives solo5_exit (0-255; 255 is an
         abort), or 1 when it faults (bad hypercall pointer, unknown port or hypercall, write to read-only memory).
         """;

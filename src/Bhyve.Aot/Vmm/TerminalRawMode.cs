@@ -5,8 +5,9 @@ namespace Bhyve.Aot.Vmm;
 
 /// <summary>
 /// Puts the terminal on stdin into raw mode for the guest's serial console (every key, Ctrl-C included,
-/// goes to the guest) and restores the saved settings on Dispose, at process exit and on SIGTERM, SIGHUP,
-/// SIGINT and SIGQUIT sent from outside. When stdin is not a terminal (pipes, tests) nothing changes.
+/// goes to the guest) and restores the saved settings on Dispose, at process exit and on SIGHUP and SIGQUIT sent
+/// from outside (SIGTERM and SIGINT do not end the process: they shut the machine down, and Dispose restores the
+/// terminal at the end of that). When stdin is not a terminal (pipes, tests) nothing changes.
 /// </summary>
 public sealed class TerminalRawMode : IDisposable
 {
@@ -19,7 +20,7 @@ public sealed class TerminalRawMode : IDisposable
     {
         _saved = saved;
         AppDomain.CurrentDomain.ProcessExit += (_, _) => Restore();
-        foreach (var signal in new[] { PosixSignal.SIGTERM, PosixSignal.SIGHUP, PosixSignal.SIGINT, PosixSignal.SIGQUIT })
+        foreach (var signal in new[] { PosixSignal.SIGHUP, PosixSignal.SIGQUIT })
             _signals.Add(PosixSignalRegistration.Create(signal, _ => Restore()));
     }
 

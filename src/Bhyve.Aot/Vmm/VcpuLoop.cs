@@ -15,7 +15,7 @@ public struct ExitCounters
 /// The KVM_RUN loop of one vCPU: run, dispatch the exit to the port or MMIO bus straight from the shared
 /// kvm_run page (no copies, no allocation), repeat until the machine stops or the guest ends the run.
 /// </summary>
-internal sealed class VcpuLoop(Vcpu vcpu, IoBus ports, IoBus mmio, IVmLifecycle lifecycle)
+internal sealed class VcpuLoop(IVcpu vcpu, IoBus ports, IoBus mmio, IVmLifecycle lifecycle)
 {
     public ExitCounters Counters;
 
@@ -25,13 +25,21 @@ internal sealed class VcpuLoop(Vcpu vcpu, IoBus ports, IoBus mmio, IVmLifecycle 
         byte* run = vcpu.RunPage;
         while (!lifecycle.Stopping)
         {
+            if (lifecycle.PauseRequested) { lifecycle.Park(vcpu.Index); continue; }
             int errno = vcpu.Run();
             if (errno != 0)
             {
-                if (errno == Libc.EINTR || errno == Libc.EAGAIN) { Counters.Interrupted++; continue; }
+                if (errno == Libc.EINTR || errno == Libc.EAGAIN)
+                {
+                    // Stop and pause set their flag before asking for the exit, so clearing it here loses neither.
+                    vcpu.ClearImmediateExit();
+                    Counters.Interrupted++;
+                    continue;
+                }
                 return new VmExit(ExitCodes.KvmError, $"KVM_RUN failed on vCPU {vcpu.Index}: {Libc.Describe(errno)}");
             }
-            switch (vcpu.ExitReason)
+            var reason = (KvmExitReason)(*(uint*)(run + KvmRunLayout.ExitReason));
+            switch (reason)
             {
                 case KvmExitReason.Io:
                     Counters.Io++;
@@ -55,7 +63,7 @@ internal sealed class VcpuLoop(Vcpu vcpu, IoBus ports, IoBus mmio, IVmLifecycle 
                         $"VM entry failed on vCPU {vcpu.Index} (hardware reason 0x{*(ulong*)(run + KvmRunLayout.HardwareReason):x}), RIP 0x{Rip():x}");
                 default:
                     Counters.Other++;
-                    return new VmExit(ExitCodes.KvmError, $"unhandled VM exit {vcpu.ExitReason} ({(uint)vcpu.ExitReason}) on vCPU {vcpu.Index}, RIP 0x{Rip():x}");
+                    return new VmExit(ExitCodes.KvmError, $"unhandled VM exit {reason} ({(uint)reason}) on vCPU {vcpu.Index}, RIP 0x{Rip():x}");
             }
         }
         return lifecycle.Result;
@@ -114,9 +122,5 @@ internal sealed class VcpuLoop(Vcpu vcpu, IoBus ports, IoBus mmio, IVmLifecycle 
             $"KVM internal error on vCPU {vcpu.Index}: suberror {suberror} ({kind}), RIP 0x{Rip():x}{data}");
     }
 
-    private ulong Rip()
-    {
-        try { return vcpu.GetRegs().Rip; }
-        catch (KvmException) { return 0; }
-    }
+    private ulong Rip() => vcpu.Rip();
 }
