@@ -9,7 +9,7 @@ namespace Bhyve.Aot.Vmm;
 /// from outside (SIGTERM and SIGINT do not end the process: they shut the machine down, and Dispose restores the
 /// terminal at the end of that). When stdin is not a terminal (pipes, tests) nothing changes.
 /// </summary>
-public sealed unsafe class TerminalRawMode : IDisposable
+public sealed class TerminalRawMode : IDisposable
 {
     private const int StdinFd = 0, TcsaNow = 0;
     private readonly Termios _saved;
@@ -25,7 +25,8 @@ public sealed unsafe class TerminalRawMode : IDisposable
     }
 
     /// <summary>Raw mode when stdin is a terminal whose settings we can read and change; null otherwise.</summary>
-    public static TerminalRawMode? TryEnter()
+    // SAFETY: tcgetattr/tcsetattr/cfmakeraw get Termios values on our stack, sized for glibc's struct termios
+    public static unsafe TerminalRawMode? TryEnter()
     {
         if (Libc.Isatty(StdinFd) != 1) return null;
         Termios saved, raw;
@@ -42,7 +43,8 @@ public sealed unsafe class TerminalRawMode : IDisposable
         foreach (var s in _signals) s.Dispose();
     }
 
-    private void Restore()
+    // SAFETY: tcsetattr reads a Termios copy on our stack
+    private unsafe void Restore()
     {
         if (Interlocked.Exchange(ref _restored, 1) != 0) return;
         var saved = _saved;

@@ -15,11 +15,12 @@ public struct ExitCounters
 /// The KVM_RUN loop of one vCPU: run, dispatch the exit to the port or MMIO bus straight from the shared
 /// kvm_run page (no copies, no allocation), repeat until the machine stops or the guest ends the run.
 /// </summary>
-internal sealed unsafe class VcpuLoop(IVcpu vcpu, IoBus ports, IoBus mmio, IVmLifecycle lifecycle)
+internal sealed class VcpuLoop(IVcpu vcpu, IoBus ports, IoBus mmio, IVmLifecycle lifecycle)
 {
     public ExitCounters Counters;
 
-    public VmExit Run()
+    // SAFETY: the kvm_run page stays mapped while the vCPU exists, and this loop ends before the vCPU is disposed
+    public unsafe VmExit Run()
     {
         byte* run = vcpu.RunPage;
         while (!lifecycle.Stopping)
@@ -68,7 +69,8 @@ internal sealed unsafe class VcpuLoop(IVcpu vcpu, IoBus ports, IoBus mmio, IVmLi
         return lifecycle.Result;
     }
 
-    private void DispatchIo(byte* run)
+    // SAFETY: KVM puts count items of size bytes at data_offset inside the kvm_run mapping (its KVM_EXIT_IO contract); the fixed fields lie at KvmRunLayout offsets inside it
+    private unsafe void DispatchIo(byte* run)
     {
         bool isOut = run[KvmRunLayout.IoDirection] == 1;
         int size = run[KvmRunLayout.IoSize];
@@ -83,7 +85,8 @@ internal sealed unsafe class VcpuLoop(IVcpu vcpu, IoBus ports, IoBus mmio, IVmLi
         }
     }
 
-    private void DispatchMmio(byte* run)
+    // SAFETY: the data field holds 8 bytes and length is checked to be 1-8 first
+    private unsafe void DispatchMmio(byte* run)
     {
         ulong address = *(ulong*)(run + KvmRunLayout.MmioPhysAddr);
         uint length = *(uint*)(run + KvmRunLayout.MmioLen);
@@ -100,7 +103,8 @@ internal sealed unsafe class VcpuLoop(IVcpu vcpu, IoBus ports, IoBus mmio, IVmLi
         _ => new VmExit(ExitCodes.KvmError, $"guest system event {type} on vCPU {vcpu.Index} (crash or unsupported)"),
     };
 
-    private VmExit InternalError(byte* run)
+    // SAFETY: ndata is capped at 16, the size of kvm_run's internal.data array
+    private unsafe VmExit InternalError(byte* run)
     {
         uint suberror = *(uint*)(run + KvmRunLayout.InternalSuberror);
         uint ndata = Math.Min(*(uint*)(run + KvmRunLayout.InternalNdata), 16u);
