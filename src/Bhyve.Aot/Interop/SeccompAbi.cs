@@ -49,18 +49,20 @@ internal struct SockFilter(ushort code, byte jt, byte jf, uint k)
 
 /// <summary>struct sock_fprog (16 bytes on x86-64): the program handed to seccomp(SET_MODE_FILTER).</summary>
 [StructLayout(LayoutKind.Sequential)]
-internal unsafe struct SockFprog
+internal struct SockFprog
 {
     public ushort Len;
-    public SockFilter* Filter;
+    // SAFETY: points at a pinned SockFilter array of Len entries for the duration of the seccomp call only
+    public unsafe SockFilter* Filter;
 }
 
-internal static unsafe partial class Libc
+internal static partial class Libc
 {
     [LibraryImport("libc", EntryPoint = "prctl", SetLastError = true)]
     public static partial int Prctl(int option, nuint arg2, nuint arg3, nuint arg4, nuint arg5);
 
     /// <summary>sigaction(2) through libc, which supplies the sa_restorer trampoline.</summary>
+    // SAFETY: a binding only; callers pass a struct sigaction of glibc's layout on their stack (oldact may be null)
     [LibraryImport("libc", EntryPoint = "sigaction", SetLastError = true)]
-    public static partial int Sigaction(int signum, void* act, void* oldact);
+    public static unsafe partial int Sigaction(int signum, void* act, void* oldact);
 }

@@ -14,7 +14,7 @@ namespace Bhyve.Aot.Os;
 /// and ends the process with the violation status (exit_group, so no other thread runs on). The filter's own
 /// architecture checks kill outright. Off unless Configure enabled it (`bhyve-aot run` does; `--seccomp=off`).
 /// </summary>
-public static unsafe class SeccompFilter
+public static class SeccompFilter
 {
     private static volatile bool s_enabled;
     private static int s_violationStatus = 1;
@@ -66,7 +66,8 @@ public static unsafe class SeccompFilter
     }
 
     /// <summary>Installs a program on the calling thread: no_new_privs (required without CAP_SYS_ADMIN), then the filter.</summary>
-    internal static void Install(SeccompThreadKind kind, SockFilter[] program)
+    // SAFETY: the program array is pinned (fixed) and sock_fprog lives on our stack for the whole seccomp call
+    internal static unsafe void Install(SeccompThreadKind kind, SockFilter[] program)
     {
         InstallHandlerOnce();
         if (Libc.Prctl(SeccompAbi.PrSetNoNewPrivs, 1, 0, 0, 0) < 0)
@@ -81,7 +82,8 @@ public static unsafe class SeccompFilter
     }
 
     /// <summary>SIGSYS → OnViolation, process-wide, once. glibc's sigaction supplies the restorer.</summary>
-    private static void InstallHandlerOnce()
+    // SAFETY: the 152-byte struct sigaction is on our stack, cleared, and written only at glibc's x86-64 offsets
+    private static unsafe void InstallHandlerOnce()
     {
         if (Interlocked.Exchange(ref s_handlerInstalled, 1) != 0) return;
         // struct sigaction (glibc, x86-64): handler at 0, sa_mask (128 bytes) at 8, sa_flags at 136, sa_restorer at 144.
@@ -98,8 +100,9 @@ public static unsafe class SeccompFilter
     /// every filter allows (prctl PR_GET_NAME, write, exit_group).
     /// SAFETY: info is the kernel's siginfo_t for this SIGSYS; si_syscall lies at offset 24 (asm-generic/siginfo.h).
     /// </summary>
+    // SAFETY: info is the kernel's siginfo_t for this SIGSYS (si_syscall at offset 24); every buffer is on our stack and bounded
     [UnmanagedCallersOnly]
-    private static void OnViolation(int signal, void* info, void* context)
+    private static unsafe void OnViolation(int signal, void* info, void* context)
     {
         int nr = *(int*)((byte*)info + SeccompAbi.SigInfoSyscallOffset);
         byte* name = stackalloc byte[17];
