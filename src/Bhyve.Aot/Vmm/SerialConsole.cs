@@ -105,11 +105,13 @@ public sealed class SerialConsole
         var chunk = new byte[ChunkSize];
         while (true)
         {
-            _buffer.DataReady.Wait();
             int n = _buffer.Read(chunk);
             if (n == 0)
             {
+                // Closing is checked after an empty Read and before waiting: Read resets DataReady when it empties the
+                // ring, which could swallow Close's Set if we waited first (then Close waited out its whole timeout).
                 if (_closing) break;
+                _buffer.DataReady.Wait();
                 continue;
             }
             if (_failure is not null)

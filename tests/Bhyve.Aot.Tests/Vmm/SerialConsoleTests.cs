@@ -21,6 +21,27 @@ public class SerialConsoleTests
         public override void Write(byte[] buffer, int offset, int count) { Writes++; throw new IOException("Broken pipe"); }
     }
 
+    /// <summary>
+    /// Close must not lose its wake-up to the console thread's reset of DataReady (it then waited out its whole
+    /// timeout: a 5 s stall at the end of about one run in three under load). 300 rounds of write + close, each with
+    /// a 10 s timeout: one lost wake-up alone would take the total past the bound, which is far above what a drained
+    /// close costs.
+    /// </summary>
+    [Fact]
+    public void Close_returns_once_the_output_has_drained_never_after_its_timeout()
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        for (int round = 0; round < 300; round++)
+        {
+            var output = new MemoryStream();
+            var console = new SerialConsole(output, diagnostics: TextWriter.Null);
+            for (int i = 0; i < 100; i++) console.GuestOutput.Write((byte)'x');
+            console.Close(TimeSpan.FromSeconds(10));
+            Assert.Equal(100, output.Length);
+        }
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(9), $"300 closes took {clock.Elapsed.TotalSeconds:0.0} s: a close waited out its timeout");
+    }
+
     [Fact]
     public void Everything_written_reaches_the_output_on_close()
     {
