@@ -8,6 +8,8 @@ public static class Program
 {
     public static int Main(string[] args)
     {
+        // Called `firecracker` (a symlink), or with one of Firecracker's flags first: Firecracker's command line.
+        if (FirecrackerCommand.Matches(Environment.GetCommandLineArgs()[0], args)) return FirecrackerCommand.Execute(args);
         // bhyve's own form has no subcommand and single-letter options; System.CommandLine does not read it.
         if (BhyveForm.Matches(args)) return BhyveForm.Dispatch(args, RunCommand.Run);
         // `config print` takes a whole run command line, in any of the three forms, as its arguments.

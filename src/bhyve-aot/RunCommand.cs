@@ -11,10 +11,11 @@ namespace Bhyve.Aot.Cli;
 /// <summary>`bhyve-aot run`: boots a kernel (given by options or by a machine file) and exits with the guest's status.</summary>
 public static class RunCommand
 {
-    public static Command Create() => Create(Run);
+    public static Command Create() => Create(Run, FirecrackerCommand.RunWithApi);
 
     /// <summary>The same options with another action: `config print run ...` prints the machine instead of booting it.</summary>
-    public static Command Create(Func<VmConfig, bool, int> action)
+    /// <param name="withApi">runs the machine with the Firecracker API on a socket (--api-sock); null where the option means nothing</param>
+    public static Command Create(Func<VmConfig, bool, int> action, Func<VmConfig, bool, string, int>? withApi = null)
     {
         var configFile = new Option<string?>("--config") { Description = "JSON machine file giving the whole machine (see the README's MACHINE FILE section)" };
         var kernel = new Option<string?>("--kernel", "-k") { Description = "kernel or unikernel to boot: a PVH ELF or a Solo5 hvt unikernel (required unless --config)" };
@@ -54,10 +55,11 @@ public static class RunCommand
             AllowMultipleArgumentsPerToken = false,
         };
         var stats = new Option<bool>("--stats") { Description = "print VM exit counts on stderr when the guest ends" };
+        var apiSock = new Option<string?>("--api-sock") { Description = "serve Firecracker's REST API on this Unix socket while the machine runs (README: FIRECRACKER API)" };
 
         var command = new Command("run", "Boot a kernel, given by options or by a JSON machine file, and exit with the guest's status.")
         {
-            configFile, kernel, memory, cpus, cmdline, name, disks, nvme, initrd, blockDevices, netDevices, hugePages, cpuidHide, stats, guestArgs,
+            configFile, kernel, memory, cpus, cmdline, name, disks, nvme, initrd, blockDevices, netDevices, hugePages, cpuidHide, stats, apiSock, guestArgs,
         };
         HelpEpilogue.Set(command,
             "The machine comes from the options or, with --config, from a JSON machine file (README: MACHINE FILE); the bhyve\n"
@@ -105,6 +107,7 @@ public static class RunCommand
                 config.Validate();
             }
             catch (ConfigException e) { return Program.Fail(ExitCodes.Usage, e.Message); }
+            if (result.GetValue(apiSock) is { } socket && withApi is not null) return withApi(config, result.GetValue(stats), socket);
             return action(config, result.GetValue(stats));
         });
         return command;
@@ -117,7 +120,10 @@ public static class RunCommand
         return features;
     }
 
-    public static int Run(VmConfig config, bool stats)
+    public static int Run(VmConfig config, bool stats) => Run(config, stats, null);
+
+    /// <summary>Boots <paramref name="config"/>; <paramref name="attach"/> sees the machine before it boots (the API socket uses it).</summary>
+    public static int Run(VmConfig config, bool stats, Action<Machine>? attach)
     {
         Machine machine;
         VmExit exit;
@@ -126,37 +132,59 @@ public static class RunCommand
         try
         {
             machine = new Machine(config);
+            attach?.Invoke(machine);
             exit = machine.Run(Console.OpenStandardOutput(), Console.OpenStandardInput());
         }
-        catch (ConfigException e) { return Program.Fail(ExitCodes.Usage, vm + e.Message); }
-        catch (BootImageException e) { return Program.Fail(ExitCodes.Usage, $"{vm}{config.KernelPath}: {e.Message}"); }
-        catch (KvmException e) { return Program.Fail(ExitCodes.HostUnsupported, $"{vm}{e.Message} (run `bhyve-aot check`)"); }
-        // Anything else is our bug: one line and an even status, never a stack trace or a guest-looking odd status.
-        catch (Exception e) { return Program.Fail(ExitCodes.VmmFailure, $"{vm}internal error: {e.GetType().Name}: {e.Message}"); }
+        catch (Exception e) { return Program.Fail(FailureStatus(e), FailureMessage(config, e)); }
         if (exit.Message is not null) Console.Error.WriteLine($"bhyve-aot: {vm}{exit.Message}");
-        if (stats)
-        {
-            var c = machine.Exits;
-            Console.Error.WriteLine($"bhyve-aot: {vm}exits to user space: {c.Total} (port I/O {c.Io}, MMIO {c.Mmio}, interrupted {c.Interrupted}, other {c.Other})");
-            if (machine.HvtHypercallCounts is { } calls)
-            {
-                var named = Enum.GetValues<Devices.Hvt.HvtHypercall>().Select(h => $"{h.ToString().ToLowerInvariant()} {calls[(int)h]}");
-                Console.Error.WriteLine($"bhyve-aot: {vm}hvt hypercalls: {string.Join(", ", named)}");
-            }
-            if (config.Disks.Count > 0)
-            {
-                var d = machine.DiskCounters;
-                Console.Error.WriteLine($"bhyve-aot: {vm}virtio-blk: {d.Requests} requests, {d.Doorbells} doorbells (ioeventfd), {d.Interrupts} interrupts, {d.BackendFull} backend-full stalls");
-            }
-            if (config.Nvme.Count > 0)
-            {
-                var n = machine.NvmeCounters;
-                Console.Error.WriteLine($"bhyve-aot: {vm}nvme: {n.IoCommands} I/O commands, {n.AdminCommands} admin commands, doorbells {n.MmioDoorbells} MMIO + {n.EventFdDoorbells} ioeventfd, {n.Interrupts} interrupts, {n.CqFullWaits} CQ-full waits, {n.BackendFull} backend-full stalls");
-            }
-            if (machine.SerialConsole is { } serial)
-                Console.Error.WriteLine($"bhyve-aot: {vm}console: {serial.WrittenBytes} bytes written, {serial.DroppedBytes} dropped");
-            Console.Error.WriteLine($"bhyve-aot: {vm}gc: {GC.CollectionCount(0)} gen0, {GC.CollectionCount(1)} gen1, {GC.CollectionCount(2)} gen2 collections, {GC.GetTotalAllocatedBytes()} bytes allocated");
-        }
+        if (stats) PrintStats(config, machine);
         return exit.Code;
+    }
+
+    /// <summary>The exit status for a run that failed before or while booting.</summary>
+    public static int FailureStatus(Exception e) => e switch
+    {
+        ConfigException or BootImageException => ExitCodes.Usage,
+        KvmException => ExitCodes.HostUnsupported,
+        _ => ExitCodes.VmmFailure,
+    };
+
+    /// <summary>The one line for a run that failed before or while booting.</summary>
+    public static string FailureMessage(VmConfig config, Exception e)
+    {
+        string vm = config.MessagePrefix;
+        return e switch
+        {
+            ConfigException => vm + e.Message,
+            BootImageException => $"{vm}{config.KernelPath}: {e.Message}",
+            KvmException => $"{vm}{e.Message} (run `bhyve-aot check`)",
+            // Anything else is our bug: one line and an even status, never a stack trace or a guest-looking odd status.
+            _ => $"{vm}internal error: {e.GetType().Name}: {e.Message}",
+        };
+    }
+
+    public static void PrintStats(VmConfig config, Machine machine)
+    {
+        string vm = config.MessagePrefix;
+        var c = machine.Exits;
+        Console.Error.WriteLine($"bhyve-aot: {vm}exits to user space: {c.Total} (port I/O {c.Io}, MMIO {c.Mmio}, interrupted {c.Interrupted}, other {c.Other})");
+        if (machine.HvtHypercallCounts is { } calls)
+        {
+            var named = Enum.GetValues<Devices.Hvt.HvtHypercall>().Select(h => $"{h.ToString().ToLowerInvariant()} {calls[(int)h]}");
+            Console.Error.WriteLine($"bhyve-aot: {vm}hvt hypercalls: {string.Join(", ", named)}");
+        }
+        if (config.Disks.Count > 0)
+        {
+            var d = machine.DiskCounters;
+            Console.Error.WriteLine($"bhyve-aot: {vm}virtio-blk: {d.Requests} requests, {d.Doorbells} doorbells (ioeventfd), {d.Interrupts} interrupts, {d.BackendFull} backend-full stalls");
+        }
+        if (config.Nvme.Count > 0)
+        {
+            var n = machine.NvmeCounters;
+            Console.Error.WriteLine($"bhyve-aot: {vm}nvme: {n.IoCommands} I/O commands, {n.AdminCommands} admin commands, doorbells {n.MmioDoorbells} MMIO + {n.EventFdDoorbells} ioeventfd, {n.Interrupts} interrupts, {n.CqFullWaits} CQ-full waits, {n.BackendFull} backend-full stalls");
+        }
+        if (machine.SerialConsole is { } serial)
+            Console.Error.WriteLine($"bhyve-aot: {vm}console: {serial.WrittenBytes} bytes written, {serial.DroppedBytes} dropped");
+        Console.Error.WriteLine($"bhyve-aot: {vm}gc: {GC.CollectionCount(0)} gen0, {GC.CollectionCount(1)} gen1, {GC.CollectionCount(2)} gen2 collections, {GC.GetTotalAllocatedBytes()} bytes allocated");
     }
 }

@@ -7,8 +7,8 @@ namespace Bhyve.Aot.Config;
 
 /// <summary>
 /// Reads a machine file into a VmConfig. Every problem is one ConfigException that names the file, and the line and
-/// field where JSON says where. Paths inside the file are used as written (relative ones from the current directory,
-/// as on the command line and in Firecracker).
+/// field where JSON says where. Relative paths inside a file resolve against the file's directory, so a machine
+/// directory can be moved or run from anywhere.
 /// </summary>
 public static class MachineFileReader
 {
@@ -27,11 +27,11 @@ public static class MachineFileReader
         }
         catch (IOException e) { throw new ConfigException($"machine file {path}: {e.Message}"); }
         catch (UnauthorizedAccessException) { throw new ConfigException($"machine file {path}: permission denied"); }
-        return Parse(text, path);
+        return Parse(text, path, Path.GetDirectoryName(Path.GetFullPath(path)));
     }
 
-    /// <summary>Parses and validates; <paramref name="source"/> names the file in messages.</summary>
-    public static VmConfig Parse(string json, string source)
+    /// <summary>Parses and validates; <paramref name="source"/> names the file in messages; relative paths resolve against <paramref name="baseDirectory"/> when given.</summary>
+    public static VmConfig Parse(string json, string source, string? baseDirectory = null)
     {
         var context = MachineFileJsonContext.Default;
         // Syntax first, so that "not JSON" and "JSON of the wrong shape" get different messages.
@@ -57,35 +57,59 @@ public static class MachineFileReader
         if (file is null) throw new ConfigException($"{source}: the file holds null, not a machine");
         try
         {
-            return ToVmConfig(file);
+            return ToVmConfig(file, baseDirectory);
         }
         catch (ConfigException e) { throw new ConfigException($"{source}: {e.Message}"); }
     }
 
+    /// <summary>
+    /// One section on its own (an API request body: PUT /machine-config, /boot-source, /drives/ID, ...), with the same
+    /// rules and messages as inside a file: unknown fields and wrong types are refused with the field named.
+    /// </summary>
+    public static T ParseSection<T>(string json, JsonTypeInfo<T> type, string section) where T : class
+    {
+        var syntax = new JsonDocumentOptions { AllowDuplicateProperties = false };
+        try
+        {
+            using var document = JsonDocument.Parse(json, syntax);
+            if (document.RootElement.ValueKind != JsonValueKind.Object) throw new ConfigException($"{section}: the body must be a JSON object");
+        }
+        catch (JsonException e) { throw new ConfigException($"{section}: not valid JSON{Where(e)} or a field is given twice{At(e.Path)}"); }
+        try
+        {
+            return JsonSerializer.Deserialize(json, type) ?? throw new ConfigException($"{section}: the body must be a JSON object");
+        }
+        catch (JsonException e) { throw new ConfigException($"{section}: {Explain(e.Path, MachineFileJsonContext.Default, type)}"); }
+    }
+
     /// <summary>The file's sections turned into the model, then validated like every other front end's.</summary>
-    public static VmConfig ToVmConfig(MachineFile file)
+    public static VmConfig ToVmConfig(MachineFile file, string? baseDirectory = null)
     {
         var boot = file.BootSource ?? throw new ConfigException("boot-source is missing (it names the kernel: kernel_image_path)");
         if (string.IsNullOrEmpty(boot.KernelImagePath)) throw new ConfigException("boot-source.kernel_image_path is missing");
         var m = file.MachineConfig ?? new MachineConfigSection();
+        FirecrackerFields.Check(file);
+        string? Resolve(string? path) => path is null || baseDirectory is null || Path.IsPathRooted(path) ? path : Path.Combine(baseDirectory, path);
+        // Firecracker attaches the root drive first (so it is /dev/vda) and appends root= to the command line.
+        var drives = FirecrackerFields.RootFirst(file.Drives ?? [], out var root);
         var config = new VmConfig
         {
             Name = file.Name,
-            KernelPath = boot.KernelImagePath,
-            Cmdline = boot.BootArgs ?? "",
-            InitrdPath = boot.InitrdPath,
+            KernelPath = Resolve(boot.KernelImagePath)!,
+            Cmdline = FirecrackerFields.WithRootDevice(boot.BootArgs ?? "", root),
+            InitrdPath = Resolve(boot.InitrdPath),
             Cpus = m.VcpuCount ?? 1,
             MemoryBytes = Memory(m),
             HugePages = m.HugePages switch
             {
                 null or "None" => false,
-                "2M" => true,
-                var other => throw new ConfigException($"machine-config.huge_pages \"{other}\": expected \"None\" or \"2M\""),
+                "2M" or "Transparent" => true,
+                var other => throw new ConfigException($"machine-config.huge_pages \"{other}\": expected \"None\", \"Transparent\" or \"2M\""),
             },
             CpuidHide = CpuidHide(m.CpuidHide),
-            Disks = (file.Drives ?? []).Select((d, i) => Drive(d, $"drives[{i}]")).ToArray(),
-            Nvme = (file.Nvme ?? []).Select((n, i) => Nvme(n, $"nvme[{i}]")).ToArray(),
-            HvtBlocks = (file.Hvt?.BlockDevices ?? []).Select((b, i) => Hvt($"hvt.block_devices[{i}]", b.Name, b.PathOnHost, "path_on_host")).ToArray(),
+            Disks = drives.Select(d => Drive(d.Entry, $"drives[{d.Index}]", Resolve)).ToArray(),
+            Nvme = (file.Nvme ?? []).Select((n, i) => Nvme(n, $"nvme[{i}]", Resolve)).ToArray(),
+            HvtBlocks = (file.Hvt?.BlockDevices ?? []).Select((b, i) => Hvt($"hvt.block_devices[{i}]", b.Name, Resolve(b.PathOnHost), "path_on_host")).ToArray(),
             HvtNets = (file.Hvt?.NetDevices ?? []).Select((n, i) => Hvt($"hvt.net_devices[{i}]", n.Name, n.HostDevName, "host_dev_name")).ToArray(),
             GuestArgs = file.Hvt?.Args?.ToArray() ?? [],
         };
@@ -113,14 +137,14 @@ public static class MachineFileReader
         return error is null ? features : throw new ConfigException($"machine-config.cpuid_hide: {error}");
     }
 
-    private static DiskConfig Drive(DriveEntry d, string where)
+    private static DiskConfig Drive(DriveEntry d, string where, Func<string?, string?> resolve)
     {
         if (string.IsNullOrEmpty(d.PathOnHost)) throw new ConfigException($"{where}.path_on_host is missing");
-        if (d.IsRootDevice == true) throw new ConfigException($"{where}.is_root_device: not supported; put root= in boot-source.boot_args");
+        FirecrackerFields.CheckDrive(d, where);
         ulong create = d.CreateSize is null ? 0 : Size(d.CreateSize, $"{where}.create_size");
         var disk = new DiskConfig
         {
-            Path = d.PathOnHost,
+            Path = resolve(d.PathOnHost)!,
             ReadOnly = d.IsReadOnly ?? false,
             Discard = d.Discard switch
             {
@@ -138,13 +162,13 @@ public static class MachineFileReader
         return Checked(disk.Validate, disk, where);
     }
 
-    private static NvmeConfig Nvme(NvmeEntry n, string where)
+    private static NvmeConfig Nvme(NvmeEntry n, string where, Func<string?, string?> resolve)
     {
         if (n.PathOnHost is null && n.RamSize is null) throw new ConfigException($"{where}: give path_on_host or ram_size");
         var defaults = new NvmeConfig();
         var nvme = new NvmeConfig
         {
-            Path = n.PathOnHost,
+            Path = resolve(n.PathOnHost),
             RamBytes = n.RamSize is null ? 0 : Size(n.RamSize, $"{where}.ram_size"),
             ReadOnly = n.IsReadOnly ?? false,
             Dsm = n.Dsm switch
@@ -201,12 +225,12 @@ public static class MachineFileReader
     /// Words a deserialization error from its JSON path alone: the exception's message is not used because a
     /// NativeAOT build with UseSystemResourceKeys replaces it with a resource key.
     /// </summary>
-    private static string Explain(string? path, MachineFileJsonContext context)
+    private static string Explain(string? path, MachineFileJsonContext context, JsonTypeInfo? section = null)
     {
         if (string.IsNullOrEmpty(path) || path == "$") return "the top level must be an object with boot-source, machine-config, drives, ...";
         string shown = path.StartsWith("$.", StringComparison.Ordinal) ? path[2..] : path.TrimStart('$');
         if (LastName(path) is not { } name) return $"{shown}: not valid here";
-        var property = KnownTypes(context).SelectMany(t => t.Properties).FirstOrDefault(p => p.Name == name);
+        var property = (section is null ? KnownTypes(context) : [section, .. KnownTypes(context)]).SelectMany(t => t.Properties).FirstOrDefault(p => p.Name == name);
         if (property is null) return $"{shown}: unknown field '{name}' (see the MACHINE FILE section of the README)";
         return $"{shown}: expected {Describe(property.PropertyType)}";
     }
@@ -214,6 +238,7 @@ public static class MachineFileReader
     private static IEnumerable<JsonTypeInfo> KnownTypes(MachineFileJsonContext c) =>
     [
         c.MachineFile, c.BootSourceSection, c.MachineConfigSection, c.DriveEntry, c.NvmeEntry, c.HvtSection, c.HvtBlockEntry, c.HvtNetEntry,
+        c.LoggerSection, c.MetricsSection,
     ];
 
     private static string Describe(Type type)
@@ -223,6 +248,8 @@ public static class MachineFileReader
         if (t == typeof(bool)) return "true or false";
         if (t == typeof(int) || t == typeof(ulong)) return "a whole number";
         if (t == typeof(List<string>)) return "a list of strings";
+        if (t == typeof(JsonElement)) return "null (this Firecracker device is not built yet)";
+        if (t == typeof(Dictionary<string, string>)) return "an object of strings";
         if (t.IsGenericType) return "a list of objects";
         return "an object";
     }

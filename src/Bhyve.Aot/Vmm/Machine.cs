@@ -73,6 +73,9 @@ public sealed partial class Machine : IVmLifecycle
             foreach (var v in _vcpus) v.RequestImmediateExit();
     }
 
+    /// <summary>Raised once everything is built and loaded, just before the vCPUs start (the API's InstanceStart answers then).</summary>
+    public event Action? Running;
+
     /// <summary>Boots the guest and blocks until it ends. Image and configuration errors throw before any vCPU runs.</summary>
     public VmExit Run(Stream consoleOut, Stream? consoleIn)
     {
@@ -123,6 +126,7 @@ public sealed partial class Machine : IVmLifecycle
         if (boot.Mode == EntryMode.Pvh32) BootCpuState.Apply(_vcpus[0], (uint)boot.Entry, boot.BootData);
         else BootCpuState.ApplyLinux64(_vcpus[0], boot.Entry, boot.BootData);
 
+        Running?.Invoke();
         foreach (var loop in _loops)
         {
             var thread = new Thread(() => RunVcpu(loop)) { IsBackground = true, Name = "vcpu" };

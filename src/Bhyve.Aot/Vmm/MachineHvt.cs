@@ -76,6 +76,7 @@ public sealed partial class Machine
 
         var loop = new VcpuLoop(vcpu, Ports, Mmio, this);
         _loops.Add(loop);
+        Running?.Invoke();
         new Thread(() => RunVcpu(loop)) { IsBackground = true, Name = "vcpu" }.Start();
         var result = _exit.Task.GetAwaiter().GetResult();
         consoleOut.Flush();
