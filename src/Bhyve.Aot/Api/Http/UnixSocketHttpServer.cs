@@ -33,7 +33,7 @@ public sealed class UnixSocketHttpServer : IDisposable
         try
         {
             _listener.Bind(new UnixDomainSocketEndPoint(path));
-            _listener.Listen(16);
+            _listener.Listen(128);
         }
         catch
         {
