@@ -89,7 +89,7 @@ public static class MachineFileReader
         if (string.IsNullOrEmpty(boot.KernelImagePath)) throw new ConfigException("boot-source.kernel_image_path is missing");
         var m = file.MachineConfig ?? new MachineConfigSection();
         FirecrackerFields.Check(file);
-        string? Resolve(string? path) => path is null || baseDirectory is null || Path.IsPathRooted(path) ? path : Path.Combine(baseDirectory, path);
+        string? Resolve(string? path) => path is null || baseDirectory is null || Path.IsPathRooted(path) ? path : ResolvedPath(baseDirectory, path);
         // Firecracker attaches the root drive first (so it is /dev/vda) and appends root= to the command line.
         var drives = FirecrackerFields.RootFirst(file.Drives ?? [], out var root);
         var config = new VmConfig
@@ -116,6 +116,17 @@ public static class MachineFileReader
         CheckUniqueIds((file.Drives ?? []).Select(d => d.DriveId).Concat((file.Nvme ?? []).Select(n => n.DriveId)));
         config.Validate();
         return config;
+    }
+
+    /// <summary>
+    /// A path relative to the file's directory, as the process will open it: relative to the current directory when
+    /// it lies below it (so `config print` of a file in the current directory shows its paths as written), else absolute.
+    /// </summary>
+    private static string ResolvedPath(string baseDirectory, string path)
+    {
+        string full = Path.GetFullPath(Path.Combine(baseDirectory, path));
+        string cwd = Path.TrimEndingDirectorySeparator(Directory.GetCurrentDirectory()) + Path.DirectorySeparatorChar;
+        return full.StartsWith(cwd, StringComparison.Ordinal) ? full[cwd.Length..] : full;
     }
 
     private static ulong Memory(MachineConfigSection m)
