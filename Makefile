@@ -35,10 +35,11 @@ linux-image: deps-test
 guests: deps
 	@$(MAKE) --no-print-directory -C native/guest
 
-build:
+# The storage suite embeds native/guest/build/storage-bench.elf, so the guests are built before any .NET build.
+build: guests
 	$(DOTNET) build Bhyve.Aot.sln -c Release --nologo -v q
 
-publish: deps
+publish: deps guests
 	$(DOTNET) publish src/bhyve-aot/bhyve-aot.csproj -c Release -r linux-x64 -o $(OUT) --nologo -v q
 	@ls -l $(BIN)
 

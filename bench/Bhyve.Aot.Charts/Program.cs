@@ -1,5 +1,5 @@
 using System.Text.Json;
-using Bhyve.Aot.Bench;
+using Bhyve.Aot.StorageBench;
 
 namespace Bhyve.Aot.Charts;
 

@@ -1,4 +1,4 @@
-using Bhyve.Aot.Bench;
+using Bhyve.Aot.StorageBench;
 using ScottPlot;
 
 namespace Bhyve.Aot.Charts;

@@ -1,10 +1,10 @@
 using System.CommandLine;
-using Bhyve.Aot.Bench;
+using Bhyve.Aot.StorageBench;
 using Bhyve.Aot.Vmm;
 
 namespace Bhyve.Aot.Cli;
 
-/// <summary>`bhyve-aot bench storage`: the storage benchmark suite (logic in Bhyve.Aot.Bench).</summary>
+/// <summary>`bhyve-aot bench storage`: its options, then the storage suite (the Bhyve.Aot.StorageBench assembly) does the rest.</summary>
 public static class BenchCommand
 {
     public static Command Create()
@@ -20,7 +20,7 @@ public static class BenchCommand
         var cache = new Option<string>("--cache") { Description = "direct (O_DIRECT, QEMU cache=none) or buffered (page cache, QEMU cache=writeback)", DefaultValueFactory = _ => "direct" };
         OneOf(cache, "direct", "buffered");
         var output = new Option<string?>("--output", "-o") { Description = "results directory (default bench/results/<UTC timestamp>)" };
-        var guest = new Option<string?>("--guest") { Description = "storage-bench.elf (default: $BHYVE_AOT_GUESTS/, native/guest/build/ or beside the binary)" };
+        var guest = new Option<string?>("--guest") { Description = "storage-bench.elf to boot instead of the one built into bhyve-aot (e.g. a rebuilt native/guest/build/storage-bench.elf)" };
 
         var storage = new Command("storage", "Throughput, latency and discard of bhyve-aot's disks against QEMU and host io_uring on the same file.")
         {
@@ -41,13 +41,11 @@ public static class BenchCommand
                 _ => [BenchDevice.VirtioBlk, BenchDevice.Nvme],
             };
             string self = Environment.ProcessPath ?? "/proc/self/exe";
-            string? elf = result.GetValue(guest) ?? FindGuest(self);
-            if (elf is null) return Program.Fail(ExitCodes.Usage, "storage-bench.elf not found (run `make guests`, or pass --guest)");
             var options = new StorageBenchOptions(
                 result.GetValue(disk)!, selected, result.GetValue(vs) == "qemu", ms, result.GetValue(rounds) ?? (isQuick ? 1 : 2), isQuick,
-                result.GetValue(cache) == "buffered" ? CacheMode.Buffered : CacheMode.Direct, self, elf,
+                result.GetValue(cache) == "buffered" ? CacheMode.Buffered : CacheMode.Direct, self, result.GetValue(guest),
                 result.GetValue(output) ?? Path.Combine("bench", "results", DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", System.Globalization.CultureInfo.InvariantCulture)));
-            try { return StorageBench.Run(options, Console.Out, Console.Error, !Console.IsErrorRedirected); }
+            try { return StorageBenchProgram.Run(options, Console.Out, Console.Error, !Console.IsErrorRedirected); }
             catch (BenchException e) { return Program.Fail(ExitCodes.Usage, e.Message); }
             catch (HostUnsupportedException e) { return Program.Fail(ExitCodes.HostUnsupported, e.Message); }
             catch (Exception e) { return Program.Fail(ExitCodes.VmmFailure, $"internal error: {e.GetType().Name}: {e.Message}"); }
@@ -76,19 +74,5 @@ public static class BenchCommand
         if (ms is < 1 or > int.MaxValue) return false;
         milliseconds = (int)ms;
         return true;
-    }
-
-    private static string? FindGuest(string self)
-    {
-        string? env = Environment.GetEnvironmentVariable("BHYVE_AOT_GUESTS");
-        string dir = Path.GetDirectoryName(self) ?? ".";
-        string[] candidates =
-        [
-            .. env is null ? Array.Empty<string>() : [Path.Combine(env, "storage-bench.elf")],
-            Path.Combine("native", "guest", "build", "storage-bench.elf"),
-            Path.Combine(dir, "storage-bench.elf"),
-            Path.Combine(dir, "..", "native", "guest", "build", "storage-bench.elf"),
-        ];
-        return candidates.FirstOrDefault(File.Exists) is { } found ? Path.GetFullPath(found) : null;
     }
 }

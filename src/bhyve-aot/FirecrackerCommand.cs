@@ -175,6 +175,7 @@ public static class FirecrackerCommand
             var exit = machine.Run(Console.OpenStandardOutput(), Console.OpenStandardInput());
             outcome?.TrySetResult(null);
             if (exit.Message is not null) Console.Error.WriteLine($"bhyve-aot: {config.MessagePrefix}{exit.Message}");
+            foreach (string line in machine.FlushFailures) Console.Error.WriteLine($"bhyve-aot: {config.MessagePrefix}{line}");
             if (stats) RunCommand.PrintStats(config, machine);
             return exit.Code;
         }

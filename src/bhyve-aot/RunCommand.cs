@@ -137,6 +137,7 @@ public static class RunCommand
         }
         catch (Exception e) { return Program.Fail(FailureStatus(e), FailureMessage(config, e)); }
         if (exit.Message is not null) Console.Error.WriteLine($"bhyve-aot: {vm}{exit.Message}");
+        foreach (string line in machine.FlushFailures) Console.Error.WriteLine($"bhyve-aot: {vm}{line}");
         if (stats) PrintStats(config, machine);
         return exit.Code;
     }
@@ -145,6 +146,8 @@ public static class RunCommand
     public static int FailureStatus(Exception e) => e switch
     {
         ConfigException or BootImageException => ExitCodes.Usage,
+        // A shortage (ENOMEM, EMFILE, ...) is the host's state, not a missing KVM, whichever call ran into it.
+        ErrnoException { ExhaustedResource: not null } => ExitCodes.HostResource,
         KvmException => ExitCodes.HostUnsupported,
         _ => ExitCodes.VmmFailure,
     };
@@ -157,7 +160,9 @@ public static class RunCommand
         {
             ConfigException => vm + e.Message,
             BootImageException => $"{vm}{config.KernelPath}: {e.Message}",
+            ErrnoException { ExhaustedResource: { } resource } => $"{vm}host out of {resource}: {e.Message}",
             KvmException => $"{vm}{e.Message} (run `bhyve-aot check`)",
+            ErrnoException => $"{vm}internal error: {e.Message}",
             // Anything else is our bug: one line and an even status, never a stack trace or a guest-looking odd status.
             _ => $"{vm}internal error: {e.GetType().Name}: {e.Message}",
         };

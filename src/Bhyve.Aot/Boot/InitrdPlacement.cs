@@ -19,7 +19,7 @@ public static class InitrdPlacement
     {
         if (size == 0) throw new ArgumentOutOfRangeException(nameof(size));
         ulong top = Math.Min(ramEnd, maxLastByte == ulong.MaxValue ? ulong.MaxValue : maxLastByte + 1);
-        ulong floor = (kernelEnd + PageSize - 1) & ~(PageSize - 1);
+        ulong floor = ImageAddress.AlignUp(kernelEnd, PageSize, "kernel end rounded up to a page for the initrd");
         if (size > top || ((top - size) & ~(PageSize - 1)) < floor)
             throw new BootImageException(
                 $"initrd of {size >> 20} MiB does not fit between the kernel's end (0x{kernelEnd:x}) and 0x{top:x}: give the guest more --memory");

@@ -16,14 +16,13 @@ public static class LinuxLoader
         var bz = BzImage.Parse(file);
         byte[] cmd = CommandLine(cmdline, bz.MaxCmdline);
         ulong ramEnd = memory.GetRange(0).End;
+        // pref_address comes from the file: every step is checked, so none can wrap below 1 MiB or past 2^64.
         ulong load = bz.PreferredAddress;
-        if (bz.Relocatable && load < GuestLayout.KernelMinimum)
-            load = (GuestLayout.KernelMinimum + bz.Alignment - 1) & ~((ulong)bz.Alignment - 1);
-        if (!bz.Relocatable && load < GuestLayout.KernelMinimum)
+        if (bz.Relocatable)
+            load = ImageAddress.AlignUp(Math.Max(load, GuestLayout.KernelMinimum), bz.Alignment, "bzImage pref_address aligned to kernel_alignment");
+        else if (load < GuestLayout.KernelMinimum)
             throw new BootImageException($"bzImage must load at 0x{load:x}, inside the reserved area below 1 MiB");
-        if (bz.Relocatable && bz.Alignment != 0 && load % bz.Alignment != 0)
-            load = (load + bz.Alignment - 1) & ~((ulong)bz.Alignment - 1);
-        ulong kernelEnd = load + bz.InitSizeValue;
+        ulong kernelEnd = ImageAddress.End(load, bz.InitSizeValue, "bzImage load address + init_size");
         if (kernelEnd > ramEnd)
             throw new BootImageException($"kernel needs 0x{bz.InitSizeValue:x} bytes of RAM from 0x{load:x}; the guest has {ramEnd >> 20} MiB below the PCI hole");
 

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Bhyve.Aot.Interop;
+using Bhyve.Aot.Storage;
 
 namespace Bhyve.Aot.Host;
 
@@ -9,23 +10,13 @@ namespace Bhyve.Aot.Host;
 /// </summary>
 public static class IoUringProbe
 {
-    public const string IoUringEngine = "io_uring";
-    public const string SynchronousEngine = "synchronous fallback";
+    public const string IoUringEngine = BlockEngineRequirements.IoUringEngine;
+    public const string SynchronousEngine = BlockEngineRequirements.SynchronousEngine;
 
     private const uint RingEntries = 4;
 
-    /// <summary>The opcodes the block engine uses; Needed ones decide between io_uring and the fallback.</summary>
-    public static IReadOnlyList<(IoUringOp Op, string Name, bool Needed)> EngineOpcodes { get; } =
-    [
-        (IoUringOp.Readv, "READV", true),
-        (IoUringOp.Writev, "WRITEV", true),
-        (IoUringOp.Fsync, "FSYNC", true),
-        (IoUringOp.ReadFixed, "READ_FIXED", false),
-        (IoUringOp.WriteFixed, "WRITE_FIXED", false),
-        (IoUringOp.Fallocate, "FALLOCATE", true),
-        (IoUringOp.Read, "READ", false),
-        (IoUringOp.Write, "WRITE", false),
-    ];
+    /// <summary>The opcodes the block engine uses (the engine's own list); Needed ones decide between io_uring and the fallback.</summary>
+    public static IReadOnlyList<(IoUringOp Op, string Name, bool Needed)> EngineOpcodes => BlockEngineRequirements.Opcodes;
 
     public static unsafe IoUringReport Probe(HostFileSystem fs)
     {

@@ -20,7 +20,7 @@ internal static class BlockAbi
     public const nuint BlkSszGet = 0x1268;
     public const nuint BlkGetSize64 = 0x80081272;
 
-    public const int EOPNOTSUPP = 95, EBUSY = 16, EEXIST = 17, ENOSPC = 28, EISDIR = 21, EROFS = 30, ECANCELED = 125;
+    public const int EIO = 5, EDQUOT = 122, EOPNOTSUPP = 95, EBUSY = 16, EEXIST = 17, ENOSPC = 28, EISDIR = 21, EROFS = 30, ECANCELED = 125;
 
     public const int AtEmptyPath = 0x1000;
     public const uint StatxMaskType = 0x1, StatxMaskMode = 0x2, StatxMaskSize = 0x200, StatxMaskBlocks = 0x400, StatxMaskDioAlign = 0x2000;

@@ -25,9 +25,18 @@ internal static class IoUringAbi
     public const long RegisterFiles = 2;
     public const long RegisterEventFd = 4;
 
-    /// <summary>IORING_SETUP_*: CQSIZE lets us size the CQ ring; CLAMP trims oversized rings instead of failing.</summary>
+    /// <summary>IORING_SETUP_*: CQSIZE lets us size the CQ ring; CLAMP trims oversized rings instead of failing;
+    /// R_DISABLED (5.10) creates the ring disabled so restrictions can be registered before anything runs.</summary>
     public const uint SetupCqSize = 1u << 3;
     public const uint SetupClamp = 1u << 4;
+    public const uint SetupRDisabled = 1u << 6;
+
+    /// <summary>IORING_REGISTER_RESTRICTIONS / IORING_REGISTER_ENABLE_RINGS (5.10): restrict a disabled ring, then start it.</summary>
+    public const long RegisterRestrictions = 11;
+    public const long RegisterEnableRings = 12;
+
+    /// <summary>enum io_uring_register_restriction_op: what one struct io_uring_restriction allows.</summary>
+    public const ushort RestrictionRegisterOp = 0, RestrictionSqeOp = 1, RestrictionSqeFlagsAllowed = 2, RestrictionSqeFlagsRequired = 3;
 
     /// <summary>IORING_FEAT_*: SINGLE_MMAP (5.4) maps SQ and CQ rings together; NODROP (5.5) buffers overflowing CQEs.</summary>
     public const uint FeatSingleMmap = 1u << 0;
@@ -71,6 +80,7 @@ public enum IoUringOp : byte
     ReadFixed = 4,
     WriteFixed = 5,
     Fallocate = 17,
+    OpenAt = 18,
     Read = 22,
     Write = 23,
 }
@@ -105,6 +115,16 @@ internal unsafe struct IoUringParams
     public fixed uint Resv[3];
     public IoSqringOffsets SqOff;
     public IoCqringOffsets CqOff;
+}
+
+/// <summary>struct io_uring_restriction (16 bytes): opcode says which union member (register_op, sqe_op, sqe_flags) Value is.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe struct IoUringRestriction
+{
+    public ushort Opcode;
+    public byte Value;
+    public byte Resv;
+    public fixed uint Resv2[3];
 }
 
 /// <summary>struct io_uring_probe without its flexible ops[] array (16 bytes); the ops follow it in memory.</summary>

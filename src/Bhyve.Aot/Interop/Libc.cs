@@ -10,6 +10,7 @@ internal static unsafe partial class Libc
     public const int MAP_SHARED = 0x01, MAP_PRIVATE = 0x02, MAP_ANONYMOUS = 0x20, MAP_NORESERVE = 0x4000, MAP_HUGETLB = 0x40000;
     public const int MADV_DONTFORK = 10, MADV_HUGEPAGE = 14;
     public const int EFD_CLOEXEC = 0x80000, EFD_NONBLOCK = 0x800;
+    public const int ENOMEM = 12, ENFILE = 23, EMFILE = 24;
     public const int EINTR = 4, EAGAIN = 11, EBADF = 9, ENOENT = 2, EACCES = 13, E2BIG = 7, EINVAL = 22, ENOSYS = 38, EPERM = 1;
     public static readonly nint MAP_FAILED = -1;
 

@@ -35,7 +35,14 @@ public sealed unsafe class IoUringRing : IDisposable
 
     /// <summary>Creates a ring of sqEntries submission slots (a power of two after the kernel rounds it) and
     /// cqEntries completion slots (0: the kernel's default of twice the SQ).</summary>
-    public IoUringRing(uint sqEntries, uint cqEntries = 0)
+    public IoUringRing(uint sqEntries, uint cqEntries = 0) : this(sqEntries, cqEntries, startDisabled: false, 0) { }
+
+    /// <summary>
+    /// As above; startDisabled asks for IORING_SETUP_R_DISABLED (Restrict, then Enable). A kernel older than 5.10
+    /// rejects the flag with EINVAL: the ring is then created enabled and StartedDisabled is false.
+    /// simulateUnsupported: setup flags to treat as unknown to the kernel (tests of the fallback on a new kernel).
+    /// </summary>
+    internal IoUringRing(uint sqEntries, uint cqEntries, bool startDisabled, uint simulateUnsupported)
     {
         var p = new IoUringParams { Flags = IoUringAbi.SetupClamp };
         if (cqEntries != 0)
@@ -43,8 +50,23 @@ public sealed unsafe class IoUringRing : IDisposable
             p.Flags |= IoUringAbi.SetupCqSize;
             p.CqEntries = cqEntries;
         }
-        long fd = Libc.Syscall(IoUringAbi.SysSetup, sqEntries, (long)&p, 0, 0, 0, 0);
-        if (fd < 0) throw new IoUringException("setup", Libc.LastErrno);
+        long fd = -1;
+        int errno;
+        if (startDisabled)
+        {
+            var disabled = p;
+            disabled.Flags |= IoUringAbi.SetupRDisabled;
+            fd = Setup(sqEntries, &disabled, simulateUnsupported, out errno);
+            if (fd >= 0)
+            {
+                p = disabled;
+                StartedDisabled = true;
+            }
+            else if (errno != Libc.EINVAL) throw new IoUringException("setup", errno);
+        }
+        if (fd < 0) fd = Setup(sqEntries, &p, simulateUnsupported, out errno);
+        else errno = 0;
+        if (fd < 0) throw new IoUringException("setup", errno);
         _fd = (int)fd;
         try
         {
@@ -88,7 +110,28 @@ public sealed unsafe class IoUringRing : IDisposable
         _sqeTail = *_sqTail;
     }
 
+    /// <summary>io_uring_setup; flags in simulateUnsupported answer EINVAL as an old kernel would.</summary>
+    private static long Setup(uint entries, IoUringParams* p, uint simulateUnsupported, out int errno)
+    {
+        errno = 0;
+        if ((p->Flags & simulateUnsupported) != 0)
+        {
+            errno = Libc.EINVAL;
+            return -1;
+        }
+        long fd = Libc.Syscall(IoUringAbi.SysSetup, entries, (long)p, 0, 0, 0, 0);
+        if (fd < 0) errno = Libc.LastErrno;
+        return fd;
+    }
+
     public int Fd => _fd;
+
+    /// <summary>Created with IORING_SETUP_R_DISABLED: nothing runs until Enable.</summary>
+    public bool StartedDisabled { get; }
+
+    /// <summary>Restrict succeeded: the kernel refuses (-EACCES) any SQE opcode, SQE flag or register op not allowed.</summary>
+    public bool Restricted { get; private set; }
+
     public uint SqEntries { get; }
     public uint CqEntries { get; }
 
@@ -195,6 +238,45 @@ public sealed unsafe class IoUringRing : IDisposable
         if (Libc.Syscall(IoUringAbi.SysRegister, _fd, IoUringAbi.RegisterEventFd, (long)&fd, 1, 0, 0) < 0)
             throw new IoUringException("register eventfd", Libc.LastErrno);
     }
+
+    /// <summary>
+    /// IORING_REGISTER_RESTRICTIONS on a ring created disabled: from Enable on, only these SQE opcodes, SQE flags
+    /// (every SQE must carry requiredFlags) and no register operation at all are accepted. Returns false, leaving the
+    /// ring unrestricted, where the kernel lacks restrictions (EINVAL) or the ring did not start disabled.
+    /// </summary>
+    public bool Restrict(ReadOnlySpan<IoUringOp> sqeOps, byte allowedFlags, byte requiredFlags)
+    {
+        if (!StartedDisabled) return false;
+        int count = sqeOps.Length + 2;
+        var r = stackalloc IoUringRestriction[count];
+        new Span<byte>(r, count * sizeof(IoUringRestriction)).Clear();
+        for (int i = 0; i < sqeOps.Length; i++)
+        {
+            r[i].Opcode = IoUringAbi.RestrictionSqeOp;
+            r[i].Value = (byte)sqeOps[i];
+        }
+        r[sqeOps.Length] = new IoUringRestriction { Opcode = IoUringAbi.RestrictionSqeFlagsAllowed, Value = allowedFlags };
+        r[sqeOps.Length + 1] = new IoUringRestriction { Opcode = IoUringAbi.RestrictionSqeFlagsRequired, Value = requiredFlags };
+        if (Libc.Syscall(IoUringAbi.SysRegister, _fd, IoUringAbi.RegisterRestrictions, (long)r, count, 0, 0) < 0)
+        {
+            int errno = Libc.LastErrno;
+            if (errno == Libc.EINVAL) return false;
+            throw new IoUringException("register restrictions", errno);
+        }
+        Restricted = true;
+        return true;
+    }
+
+    /// <summary>IORING_REGISTER_ENABLE_RINGS: a ring created disabled starts taking SQEs. Nothing for an enabled ring.</summary>
+    public void Enable()
+    {
+        if (!StartedDisabled || _enabled) return;
+        if (Libc.Syscall(IoUringAbi.SysRegister, _fd, IoUringAbi.RegisterEnableRings, 0, 0, 0, 0) < 0)
+            throw new IoUringException("register enable rings", Libc.LastErrno);
+        _enabled = true;
+    }
+
+    private bool _enabled;
 
     /// <summary>IORING_REGISTER_PROBE: whether this kernel implements an opcode.</summary>
     public bool Supports(IoUringOp op)

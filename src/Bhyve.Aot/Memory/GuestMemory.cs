@@ -1,7 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Bhyve.Aot.Interop;
-using Bhyve.Aot.Kvm;
+using Bhyve.Aot.Os;
 
 namespace Bhyve.Aot.Memory;
 
@@ -47,7 +47,7 @@ public sealed unsafe class GuestMemory : IDisposable
             {
                 int errno = Libc.LastErrno;
                 for (int j = 0; j < i; j++) Libc.Munmap((nint)regions[j].Host, (nuint)regions[j].Size);
-                throw new KvmException($"mmap {ranges[i].Size >> 20} MiB of guest RAM", errno);
+                throw new ErrnoException($"mmap {ranges[i].Size >> 20} MiB of guest RAM", errno);
             }
             // Transparent huge pages cut TLB misses on both sides; a hint only, so failure is harmless.
             if (hugePages) Libc.Madvise(p, (nuint)ranges[i].Size, Libc.MADV_HUGEPAGE);
@@ -137,16 +137,16 @@ public sealed unsafe class GuestMemory : IDisposable
     }
 
     /// <summary>Registers every region with the VM.</summary>
-    public void MapInto(Vm vm)
+    public void MapInto(MemorySlotMapper map)
     {
-        foreach (var r in _regions) vm.MapMemory(r.Guest, r.Size, (nint)r.Host);
+        foreach (var r in _regions) map(r.Guest, r.Size, (nint)r.Host, false);
     }
 
     /// <summary>
     /// Registers every region with the VM, the given ranges as read-only slots (each a whole number of pages inside
     /// one region): the guest reads them as RAM, and its writes there exit to user space as MMIO writes.
     /// </summary>
-    public void MapInto(Vm vm, IReadOnlyList<RamRange> readOnly)
+    public void MapInto(MemorySlotMapper map, IReadOnlyList<RamRange> readOnly)
     {
         foreach (var r in _regions)
         {
@@ -154,11 +154,11 @@ public sealed unsafe class GuestMemory : IDisposable
             foreach (var ro in readOnly.Where(x => x.Address >= r.Guest && x.End <= end).OrderBy(x => x.Address))
             {
                 if ((ro.Address | ro.Size) % 4096 != 0 || ro.Address < at) throw new ArgumentException($"read-only range 0x{ro.Address:x}+0x{ro.Size:x} is not page-aligned or overlaps another");
-                if (ro.Address > at) vm.MapMemory(at, ro.Address - at, (nint)(r.Host + (at - r.Guest)));
-                vm.MapMemory(ro.Address, ro.Size, (nint)(r.Host + (ro.Address - r.Guest)), readOnly: true);
+                if (ro.Address > at) map(at, ro.Address - at, (nint)(r.Host + (at - r.Guest)), false);
+                map(ro.Address, ro.Size, (nint)(r.Host + (ro.Address - r.Guest)), true);
                 at = ro.End;
             }
-            if (at < end) vm.MapMemory(at, end - at, (nint)(r.Host + (at - r.Guest)));
+            if (at < end) map(at, end - at, (nint)(r.Host + (at - r.Guest)), false);
         }
     }
 

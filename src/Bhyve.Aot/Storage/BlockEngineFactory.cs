@@ -1,10 +1,9 @@
-using Bhyve.Aot.Host;
 using Bhyve.Aot.IoUring;
 
 namespace Bhyve.Aot.Storage;
 
 /// <summary>Chooses the block engine: io_uring when a ring sets up and supports READV, WRITEV, FSYNC and FALLOCATE
-/// (the needed opcodes of Host/IoUringProbe), else the synchronous fallback.</summary>
+/// (the needed opcodes in BlockEngineRequirements), else the synchronous fallback.</summary>
 public static class BlockEngineFactory
 {
     /// <summary>
@@ -28,7 +27,4 @@ public static class BlockEngineFactory
     }
 
     public static IBlockEngine Create(BlockFile file, BlockEngineOptions options) => Create(file, options, BlockEngineKind.Auto, out _);
-
-    /// <summary>The engine Auto would pick on this host ("io_uring" or "synchronous fallback"), without a file.</summary>
-    public static string Describe() => IoUringProbe.Probe(HostFileSystem.Live).BlockEngine;
 }

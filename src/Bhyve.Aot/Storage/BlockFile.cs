@@ -5,13 +5,19 @@ namespace Bhyve.Aot.Storage;
 /// <summary>
 /// The backing store of a disk: a regular file or a block device, opened read-only or read-write, optionally
 /// O_DIRECT. Knows its size, its O_DIRECT alignment, and whether discard / write-zeroes really work on it.
+///
+/// It also holds the disk's flush-error latch (one per backend, shared by every queue's engine): once a flush (or
+/// a FUA write's sync) fails, Linux may already have marked the dirty pages clean and dropped the error, so the next
+/// fdatasync would succeed although data is lost. From then on every FLUSH and FUA write fails with the first error
+/// until the device that owns the disk is reset (ClearFlushError), as QEMU's file-posix keeps failing flushes.
 /// </summary>
-public sealed unsafe class BlockFile : IDisposable
+public sealed unsafe class BlockFile : IDisposable, IBlockBackendControl
 {
     /// <summary>Sector size of every virtio-blk request; sizes must be whole sectors.</summary>
     public const uint SectorSize = 512;
 
     private int _fd;
+    private int _flushError, _firstFlushError, _flushFailures;
 
     private BlockFile(int fd, string path, bool readOnly, bool direct)
     {
@@ -42,6 +48,46 @@ public sealed unsafe class BlockFile : IDisposable
 
     /// <summary>Some zeroing fallocate mode works, so WRITE ZEROES really zeroes.</summary>
     public bool CanWriteZeroes { get; private set; }
+
+    /// <summary>0, or the negative errno of the flush failure latched since the last device reset.</summary>
+    public int FlushError => Volatile.Read(ref _flushError);
+
+    /// <summary>Flushes (and FUA syncs) that failed since the file was opened; never cleared (the exit report reads it).</summary>
+    public int FlushFailures => Volatile.Read(ref _flushFailures);
+
+    /// <summary>The negative errno of the first flush failure since the file was opened, or 0.</summary>
+    public int FirstFlushError => Volatile.Read(ref _firstFlushError);
+
+    /// <summary>Records a failed flush (result &lt; 0); the first error since the last reset is the one kept. Any thread.</summary>
+    public void LatchFlushError(int result)
+    {
+        if (result >= 0) return;
+        Interlocked.Increment(ref _flushFailures);
+        Interlocked.CompareExchange(ref _firstFlushError, result, 0);
+        Interlocked.CompareExchange(ref _flushError, result, 0);
+    }
+
+    /// <summary>The device was reset: the guest has been told about the failure and starts over.</summary>
+    public void ClearFlushError() => Volatile.Write(ref _flushError, 0);
+
+    /// <summary>
+    /// fdatasync from outside a queue (an NVMe shutdown while disabled): the latched error if there is one, else
+    /// the result (0 or -errno, EINTR retried), which latches on failure.
+    /// </summary>
+    public int Flush()
+    {
+        int latched = FlushError;
+        if (latched != 0) return latched;
+        int result;
+        do result = Libc.Fdatasync(_fd) == 0 ? 0 : -Libc.LastErrno;
+        while (result == -Libc.EINTR);
+        LatchFlushError(result);
+        return result;
+    }
+
+    /// <summary>One line for the exit report when a flush failed during the run, else null.</summary>
+    public string? FlushFailureReport() => FlushFailures == 0 ? null
+        : $"{Path}: {FlushFailures} flush{(FlushFailures == 1 ? "" : "es")} failed (first: {Libc.Describe(-FirstFlushError)}); data the guest wrote may not be on stable storage";
 
     /// <summary>Opens an existing file or block device.</summary>
     public static BlockFile Open(string path, bool readOnly = false, bool direct = false)
@@ -183,8 +229,8 @@ public sealed unsafe class BlockFile : IDisposable
     /// Discard / write-zeroes detection, without touching data:
     /// - Regular file: fallocate(PUNCH_HOLE|KEEP_SIZE) on [Size, Size+4096), past EOF. File systems check the
     ///   mode before the range, so an unsupported one says EOPNOTSUPP; a supported one has nothing to punch there
-    ///   and KEEP_SIZE leaves the size alone (ext4, xfs, btrfs, tmpfs). Write-zeroes on files falls back from
-    ///   ZERO_RANGE to punching (holes read as zero), so it works whenever punching does.
+    ///   and KEEP_SIZE leaves the size alone (ext4, xfs, btrfs, tmpfs). Write-zeroes works on every writable file:
+    ///   where neither ZERO_RANGE nor (when unmapping is allowed) punching works, the engines write zero pages.
     /// - Block device: blkdev_fallocate maps PUNCH_HOLE|KEEP_SIZE to zero-out with unmap and no fallback, and
     ///   ZERO_RANGE to zero-out that falls back to writing zeroes in the kernel. So write-zeroes always works;
     ///   discard works when the queue advertises write-zeroes (sysfs write_zeroes_max_bytes > 0).
@@ -201,7 +247,8 @@ public sealed unsafe class BlockFile : IDisposable
         }
         const int Probe = 4096;
         CanDiscard = Libc.Fallocate(_fd, BlockAbi.FallocPunchHole | BlockAbi.FallocKeepSize, (long)Size, Probe) == 0;
-        CanWriteZeroes = CanDiscard;
+        // Without ZERO_RANGE or punching the engines write zero pages, so WRITE ZEROES always works on a writable file.
+        CanWriteZeroes = true;
     }
 
     private ulong DeviceQueueLimit(string name)

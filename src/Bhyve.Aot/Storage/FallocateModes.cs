@@ -20,15 +20,20 @@ internal static class FallocateModes
     /// <summary>WRITE ZEROES: punch when the guest allows unmapping (as QEMU does), else zero in place.</summary>
     public static int ForWriteZeroes(bool mayUnmap) => mayUnmap ? PunchHole : ZeroRange;
 
+    /// <summary>Not an fallocate mode: WRITE ZEROES by writing zero pages (ZeroPages), which works on every file.</summary>
+    public const int WriteZeroBytes = -1;
+
     /// <summary>
-    /// The second mode to try when a WRITE ZEROES mode answers EOPNOTSUPP, or 0 when there is none:
-    /// punch → zero-range (works everywhere zero-range does); zero-range → punch on regular files only
-    /// (tmpfs has no ZERO_RANGE, and a hole reads as zero; on a device punching is not a zeroing fallback).
+    /// The next way to try when a WRITE ZEROES mode answers EOPNOTSUPP, or 0 when there is none:
+    /// punch → zero-range → (regular files) write zeroes.
+    /// Without mayUnmap the range must stay allocated (discard=ignore promises the file never shrinks), so on
+    /// tmpfs, which has no ZERO_RANGE, zero-range falls back to writing zeroes, never to punching a hole.
+    /// On a block device zero-range already falls back to writing zeroes inside the kernel.
     /// </summary>
     public static int WriteZeroesFallback(int mode, bool isBlockDevice) => mode switch
     {
         PunchHole => ZeroRange,
-        ZeroRange when !isBlockDevice => PunchHole,
+        ZeroRange when !isBlockDevice => WriteZeroBytes,
         _ => 0,
     };
 }

@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
-using Bhyve.Aot.Host;
 using Bhyve.Aot.Interop;
+using Bhyve.Aot.Os;
 using Bhyve.Aot.IoUring;
 
 namespace Bhyve.Aot.Storage;
@@ -19,10 +19,14 @@ namespace Bhyve.Aot.Storage;
 ///   maps any short transfer to an I/O error status.
 /// - No overflow: Capacity (QueueDepth) ≤ SQ entries and the CQ is twice the SQ, and each request owns one SQE and
 ///   one CQE until reaped, so the CQ cannot fill; TryX returns false when Capacity requests are in flight.
+/// - Flush errors latch on the BlockFile (see there): a latched backend fails FLUSH and FUA writes before they
+///   reach the kernel, and a flush that succeeds after another one failed reports the failure too.
+/// - WRITE ZEROES that the file system cannot do in place (EOPNOTSUPP) goes on in the same slot: punch → zero-range
+///   → WRITEV chunks from the shared zero pages, never a hole unless the guest allowed unmapping.
 /// </summary>
 public sealed unsafe class IoUringBlockEngine : IBlockEngine
 {
-    private enum Kind : byte { Read, Write, Flush, Discard, WriteZeroes, Rejected }
+    private enum Kind : byte { Read, Write, Flush, Discard, WriteZeroes, ZeroWrite, Rejected }
 
     private struct Slot
     {
@@ -33,7 +37,7 @@ public sealed unsafe class IoUringBlockEngine : IBlockEngine
         public int Bounce;
         public int RejectedResult;
         public Kind Kind;
-        public bool Retried;
+        public bool Fua;
     }
 
     private const int FixedFileIndex = 0;
@@ -41,7 +45,7 @@ public sealed unsafe class IoUringBlockEngine : IBlockEngine
 
     private readonly BlockFile _file;
     private readonly IoUringRing _ring;
-    private readonly CompletionSignal _signal;
+    private readonly EventFd _signal;
     private readonly Slot[] _slots;
     private readonly int[] _free;
     private int _freeCount;
@@ -49,21 +53,35 @@ public sealed unsafe class IoUringBlockEngine : IBlockEngine
     private readonly int _maxSegments;
     private readonly BounceBufferPool? _bounce;
 
-    public IoUringBlockEngine(BlockFile file, BlockEngineOptions options)
+    /// <summary>
+    /// What the ring is restricted to (IORING_REGISTER_RESTRICTIONS): NOP (rejected requests), READV, WRITEV, FSYNC and
+    /// FALLOCATE, each with IOSQE_FIXED_FILE (so only the registered backing file), and no register operation.
+    /// A hijacked VMM cannot turn the ring into openat/connect/splice on other files; on kernels before 5.10 the
+    /// ring runs unrestricted (Restricted is false, `check` is unaffected).
+    /// </summary>
+    internal static ReadOnlySpan<IoUringOp> RingOpcodes => [IoUringOp.Nop, IoUringOp.Readv, IoUringOp.Writev, IoUringOp.Fsync, IoUringOp.Fallocate];
+
+    public IoUringBlockEngine(BlockFile file, BlockEngineOptions options) : this(file, options, 0) { }
+
+    /// <param name="simulateUnsupportedSetup">IORING_SETUP_* flags to treat as unknown (tests of the fallback).</param>
+    internal IoUringBlockEngine(BlockFile file, BlockEngineOptions options, uint simulateUnsupportedSetup)
     {
         if (options.QueueDepth <= 0 || options.MaxSegments <= 0) throw new ArgumentOutOfRangeException(nameof(options));
         _file = file;
-        _ring = new IoUringRing((uint)options.QueueDepth, 2 * (uint)options.QueueDepth);
+        _ring = new IoUringRing((uint)options.QueueDepth, 2 * (uint)options.QueueDepth, startDisabled: true, simulateUnsupportedSetup);
         try
         {
             if (_ring.SqEntries < options.QueueDepth) throw new IoUringException($"setup ({options.QueueDepth} entries clamped to {_ring.SqEntries})", Libc.EINVAL);
-            foreach (var (op, name, needed) in IoUringProbe.EngineOpcodes)
+            foreach (var (op, name, needed) in BlockEngineRequirements.Opcodes)
             {
                 if (needed && !_ring.Supports(op)) throw new IoUringException($"opcode {name}", Libc.ENOSYS);
             }
-            _signal = new CompletionSignal();
+            _signal = new EventFd();
             _ring.RegisterFiles([file.Fd]);
             _ring.RegisterEventFd(_signal.Fd);
+            // Before the ring runs: only our opcodes, only on the registered file, no further registration.
+            _ring.Restrict(RingOpcodes, IoUringAbi.SqeFixedFile, IoUringAbi.SqeFixedFile);
+            _ring.Enable();
         }
         catch
         {
@@ -81,13 +99,16 @@ public sealed unsafe class IoUringBlockEngine : IBlockEngine
         if (file.Direct) _bounce = new BounceBufferPool(options.BounceBuffers, options.BounceBufferBytes, file.MemoryAlignment);
     }
 
-    public string Name => IoUringProbe.IoUringEngine;
+    public string Name => BlockEngineRequirements.IoUringEngine;
     public int CompletionEventFd => _signal.Fd;
     public int Capacity { get; }
     public int InFlight => Capacity - _freeCount;
 
     /// <summary>The ring underneath (tests check it never drops a CQE).</summary>
     internal IoUringRing Ring => _ring;
+
+    /// <summary>The ring is restricted to RingOpcodes on the registered file.</summary>
+    public bool Restricted => _ring.Restricted;
 
     public bool TryRead(ulong offset, ReadOnlySpan<IoVec> iov, ulong userData) =>
         TryReadWrite(Kind.Read, offset, iov, 0, userData);
@@ -98,6 +119,8 @@ public sealed unsafe class IoUringBlockEngine : IBlockEngine
     public bool TryFlush(ulong userData)
     {
         if (!TryBegin(Kind.Flush, userData, out int slot, out IoUringSqe* sqe)) return false;
+        int latched = _file.FlushError;
+        if (latched != 0) return Reject(sqe, slot, latched);
         sqe->Opcode = IoUringOp.Fsync;
         sqe->OpFlags = IoUringAbi.FsyncDataSync;
         Target(sqe, slot);
@@ -143,6 +166,12 @@ public sealed unsafe class IoUringBlockEngine : IBlockEngine
         if (!TryBegin(kind, userData, out int slot, out IoUringSqe* sqe)) return false;
         ref Slot s = ref _slots[slot];
         if (iov.Length == 0 || iov.Length > _maxSegments) return Reject(sqe, slot, -Libc.EINVAL);
+        if ((rwFlags & BlockAbi.RwfDsync) != 0)
+        {
+            int latched = _file.FlushError;
+            if (latched != 0) return Reject(sqe, slot, latched);
+            s.Fua = true;
+        }
 
         IoVec* stored = _iovecs + (nint)slot * _maxSegments;
         iov.CopyTo(new Span<IoVec>(stored, iov.Length));
@@ -221,8 +250,7 @@ public sealed unsafe class IoUringBlockEngine : IBlockEngine
     {
         _slots[slot].Kind = Kind.Rejected;
         _slots[slot].RejectedResult = result;
-        sqe->Opcode = IoUringOp.Nop;
-        sqe->UserData = (ulong)slot;
+        Nop(sqe, (ulong)slot);
         return true;
     }
 
@@ -230,9 +258,18 @@ public sealed unsafe class IoUringBlockEngine : IBlockEngine
     private void Unwind(IoUringSqe* sqe, int slot)
     {
         // The SQE is already in the ring; it must be submitted, so it becomes a NOP on a slot id no one owns.
-        sqe->Opcode = IoUringOp.Nop;
-        sqe->UserData = ulong.MaxValue;
+        Nop(sqe, ulong.MaxValue);
         Release(slot);
+    }
+
+    /// <summary>A NOP carries IOSQE_FIXED_FILE too: the restricted ring requires it on every SQE (NOP ignores it).</summary>
+    private static void Nop(IoUringSqe* sqe, ulong userData)
+    {
+        *sqe = default;
+        sqe->Opcode = IoUringOp.Nop;
+        sqe->Fd = FixedFileIndex;
+        sqe->Flags = IoUringAbi.SqeFixedFile;
+        sqe->UserData = userData;
     }
 
     private static void Target(IoUringSqe* sqe, int slot)
@@ -253,23 +290,76 @@ public sealed unsafe class IoUringBlockEngine : IBlockEngine
             case Kind.Rejected:
                 result = s.RejectedResult;
                 break;
-            case Kind.WriteZeroes when res == -BlockAbi.EOPNOTSUPP && !s.Retried:
+            case Kind.Flush:
+                _file.LatchFlushError(res);
+                result = FlushLatch.Result(_file, res);
+                break;
+            case Kind.WriteZeroes when res == -BlockAbi.EOPNOTSUPP:
                 int fallback = FallocateModes.WriteZeroesFallback(s.Mode, _file.IsBlockDevice);
                 if (fallback == 0) break;
-                // There is always an SQE for it: at most Capacity-1 other requests hold one.
-                IoUringSqe* sqe = _ring.TryGetSqe();
-                if (sqe == null) break;
-                s.Retried = true;
-                PrepareFallocate(sqe, slot, fallback);
-                resubmit = true;
-                return false;
-            case Kind.Read or Kind.Write when s.Bounce >= 0:
+                if (fallback == FallocateModes.WriteZeroBytes)
+                {
+                    if (_file.Direct && !DirectIo.RangeAligned(s.Offset, s.Length, _file.OffsetAlignment)) { result = -Libc.EINVAL; break; }
+                    s.Kind = Kind.ZeroWrite;
+                    return ContinueOrFail(slot, &PrepareZeroWrite, ref result, ref resubmit);
+                }
+                s.Mode = fallback;
+                return ContinueOrFail(slot, &PrepareFallocateAgain, ref result, ref resubmit);
+            case Kind.ZeroWrite:
+                if (res <= 0)
+                {
+                    result = res < 0 ? res : -BlockAbi.EIO;
+                    break;
+                }
+                s.Offset += (ulong)res;
+                s.Length -= Math.Min(s.Length, (ulong)res);
+                if (s.Length == 0)
+                {
+                    result = 0;
+                    break;
+                }
+                return ContinueOrFail(slot, &PrepareZeroWrite, ref result, ref resubmit);
+            case Kind.Read or Kind.Write:
+                if (s.Fua && FlushLatch.FuaLosesData(res)) _file.LatchFlushError(res);
+                if (s.Bounce < 0) break;
                 if (s.Kind == Kind.Read && res > 0) DirectIo.Scatter(_bounce!.Buffer(s.Bounce), (ulong)res, _iovecs + (nint)slot * _maxSegments, s.Segments);
                 _bounce!.Return(s.Bounce);
                 s.Bounce = -1;
                 break;
         }
         return true;
+    }
+
+    /// <summary>
+    /// Queues the next step of a request that goes on in its slot; false (it goes on) when it was queued. There is
+    /// always an SQE for it (at most Capacity-1 other requests hold one); if not, the request ends with -EAGAIN.
+    /// </summary>
+    private bool ContinueOrFail(int slot, delegate*<IoUringBlockEngine, IoUringSqe*, int, void> prepare, ref int result, ref bool resubmit)
+    {
+        IoUringSqe* sqe = _ring.TryGetSqe();
+        if (sqe == null)
+        {
+            result = -Libc.EAGAIN;
+            return true;
+        }
+        prepare(this, sqe, slot);
+        resubmit = true;
+        return false;
+    }
+
+    private static void PrepareFallocateAgain(IoUringBlockEngine e, IoUringSqe* sqe, int slot) => e.PrepareFallocate(sqe, slot, e._slots[slot].Mode);
+
+    /// <summary>WRITEV of the next chunk of zeroes at the slot's remaining range (Offset, Length).</summary>
+    private static void PrepareZeroWrite(IoUringBlockEngine e, IoUringSqe* sqe, int slot)
+    {
+        ref Slot s = ref e._slots[slot];
+        // The slot's own iovec area holds the trimmed last entry of a partial chunk (ZeroPages never writes its array).
+        IoVec* iov = ZeroPages.For(s.Length, e._iovecs + (nint)slot * e._maxSegments, out int count, out _);
+        sqe->Opcode = IoUringOp.Writev;
+        sqe->Off = s.Offset;
+        sqe->Addr = (ulong)iov;
+        sqe->Len = (uint)count;
+        Target(sqe, slot);
     }
 
     private void Release(int slot) => _free[_freeCount++] = slot;

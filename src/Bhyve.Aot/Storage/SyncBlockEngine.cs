@@ -1,36 +1,44 @@
-using Bhyve.Aot.Host;
 using Bhyve.Aot.Interop;
+using Bhyve.Aot.Os;
 
 namespace Bhyve.Aot.Storage;
 
 /// <summary>
 /// The fallback when io_uring cannot be used: each request runs at once on the calling thread
 /// (preadv / pwritev2 / fdatasync / fallocate), its completion is queued, and Submit signals the eventfd once per
-/// batch. Same contract as the io_uring engine, including the WRITE ZEROES fallback and O_DIRECT bouncing;
-/// FUA is pwritev2(RWF_DSYNC). Short transfers are reported as they are.
+/// batch. Same contract as the io_uring engine, including the WRITE ZEROES fallbacks, O_DIRECT bouncing and the
+/// backend's flush-error latch; FUA is pwritev2(RWF_DSYNC). Short transfers are reported as they are.
+/// EINTR (a signal landed in the syscall) is retried at once; EAGAIN up to EagainRetries times, then reported.
 /// </summary>
 public sealed unsafe class SyncBlockEngine : IBlockEngine
 {
+    /// <summary>EAGAIN without RWF_NOWAIT is rare and transient (a busy device or lock); a bound keeps a stuck one from hanging the queue.</summary>
+    internal const int EagainRetries = 64;
+
     private readonly BlockFile _file;
-    private readonly CompletionSignal _signal;
+    private readonly BlockSyscalls _sys;
+    private readonly EventFd _signal;
     private readonly BlockCompletion[] _completions;
     private readonly BounceBufferPool? _bounce;
     private readonly int _maxSegments;
     private int _head, _count, _unsignalled;
 
-    public SyncBlockEngine(BlockFile file, BlockEngineOptions options)
+    public SyncBlockEngine(BlockFile file, BlockEngineOptions options) : this(file, options, BlockSyscalls.Host) { }
+
+    internal SyncBlockEngine(BlockFile file, BlockEngineOptions options, BlockSyscalls syscalls)
     {
         if (options.QueueDepth <= 0 || options.MaxSegments <= 0) throw new ArgumentOutOfRangeException(nameof(options));
         _file = file;
+        _sys = syscalls;
         Capacity = options.QueueDepth;
         _maxSegments = options.MaxSegments;
         _completions = new BlockCompletion[Capacity];
-        _signal = new CompletionSignal();
+        _signal = new EventFd();
         // One request at a time is ever in the kernel, so one bounce buffer is enough.
         if (file.Direct) _bounce = new BounceBufferPool(1, options.BounceBufferBytes, file.MemoryAlignment);
     }
 
-    public string Name => IoUringProbe.SynchronousEngine;
+    public string Name => BlockEngineRequirements.SynchronousEngine;
     public int CompletionEventFd => _signal.Fd;
     public int Capacity { get; }
     public int InFlight => _count;
@@ -38,11 +46,28 @@ public sealed unsafe class SyncBlockEngine : IBlockEngine
     public bool TryRead(ulong offset, ReadOnlySpan<IoVec> iov, ulong userData) =>
         _count < Capacity && Complete(userData, Transfer(false, offset, iov, 0));
 
-    public bool TryWrite(ulong offset, ReadOnlySpan<IoVec> iov, bool fua, ulong userData) =>
-        _count < Capacity && Complete(userData, Transfer(true, offset, iov, fua ? BlockAbi.RwfDsync : 0));
+    public bool TryWrite(ulong offset, ReadOnlySpan<IoVec> iov, bool fua, ulong userData)
+    {
+        if (_count >= Capacity) return false;
+        if (!fua) return Complete(userData, Transfer(true, offset, iov, 0));
+        int latched = _file.FlushError;
+        if (latched != 0) return Complete(userData, latched);
+        int result = Transfer(true, offset, iov, BlockAbi.RwfDsync);
+        if (FlushLatch.FuaLosesData(result)) _file.LatchFlushError(result);
+        return Complete(userData, result);
+    }
 
-    public bool TryFlush(ulong userData) =>
-        _count < Capacity && Complete(userData, Libc.Fdatasync(_file.Fd) == 0 ? 0 : -Libc.LastErrno);
+    public bool TryFlush(ulong userData)
+    {
+        if (_count >= Capacity) return false;
+        int latched = _file.FlushError;
+        if (latched != 0) return Complete(userData, latched);
+        int result, again = 0;
+        do result = _sys.Fdatasync(_file.Fd);
+        while (ShouldRetry(result, ref again));
+        _file.LatchFlushError(result);
+        return Complete(userData, FlushLatch.Result(_file, result));
+    }
 
     public bool TryDiscard(ulong offset, ulong length, ulong userData) =>
         _count < Capacity && Complete(userData, Fallocate(FallocateModes.Discard, offset, length));
@@ -52,10 +77,11 @@ public sealed unsafe class SyncBlockEngine : IBlockEngine
         if (_count >= Capacity) return false;
         int mode = FallocateModes.ForWriteZeroes(mayUnmap);
         int result = Fallocate(mode, offset, length);
-        if (result == -BlockAbi.EOPNOTSUPP)
+        while (result == -BlockAbi.EOPNOTSUPP)
         {
-            int fallback = FallocateModes.WriteZeroesFallback(mode, _file.IsBlockDevice);
-            if (fallback != 0) result = Fallocate(fallback, offset, length);
+            mode = FallocateModes.WriteZeroesFallback(mode, _file.IsBlockDevice);
+            if (mode == 0) break;
+            result = mode == FallocateModes.WriteZeroBytes ? WriteZeroBytes(offset, length) : Fallocate(mode, offset, length);
         }
         return Complete(userData, result);
     }
@@ -103,8 +129,8 @@ public sealed unsafe class SyncBlockEngine : IBlockEngine
                 byte* buffer = _bounce.Buffer(0);
                 IoVec* one = _bounce.IoVecFor(0, (nuint)total);
                 if (write) DirectIo.Gather(iov, buffer);
-                nint moved = write ? Libc.Pwritev2(_file.Fd, one, 1, (long)offset, rwFlags) : Libc.Preadv(_file.Fd, one, 1, (long)offset);
-                if (moved < 0) return -Libc.LastErrno;
+                nint moved = Move(write, one, 1, (long)offset, rwFlags);
+                if (moved < 0) return (int)moved;
                 if (!write)
                 {
                     fixed (IoVec* guest = iov) DirectIo.Scatter(buffer, (ulong)moved, guest, iov.Length);
@@ -112,17 +138,54 @@ public sealed unsafe class SyncBlockEngine : IBlockEngine
                 return (int)moved;
             }
         }
-        fixed (IoVec* v = iov)
+        fixed (IoVec* v = iov) return (int)Move(write, v, iov.Length, (long)offset, rwFlags);
+    }
+
+    /// <summary>One preadv/pwritev2, retried on EINTR and (boundedly) EAGAIN; bytes moved or -errno.</summary>
+    private nint Move(bool write, IoVec* iov, int count, long offset, int rwFlags)
+    {
+        int again = 0;
+        while (true)
         {
-            nint moved = write ? Libc.Pwritev2(_file.Fd, v, iov.Length, (long)offset, rwFlags) : Libc.Preadv(_file.Fd, v, iov.Length, (long)offset);
-            return moved < 0 ? -Libc.LastErrno : (int)moved;
+            nint r = write ? _sys.Pwritev2(_file.Fd, iov, count, offset, rwFlags) : _sys.Preadv(_file.Fd, iov, count, offset);
+            if (!ShouldRetry(r, ref again)) return r;
         }
+    }
+
+    /// <summary>EINTR always goes again; EAGAIN up to EagainRetries times, then it is the answer.</summary>
+    private static bool ShouldRetry(nint result, ref int again)
+    {
+        if (result == -Libc.EINTR) return true;
+        return result == -Libc.EAGAIN && ++again <= EagainRetries;
+    }
+
+    /// <summary>WRITE ZEROES by writing: [offset, offset+length) in chunks from the shared zero pages.</summary>
+    private int WriteZeroBytes(ulong offset, ulong length)
+    {
+        if (length == 0 || offset > long.MaxValue || length > long.MaxValue - offset) return -Libc.EINVAL;
+        if (_file.Direct && !DirectIo.RangeAligned(offset, length, _file.OffsetAlignment)) return -Libc.EINVAL;
+        IoVec tail;
+        while (length > 0)
+        {
+            IoVec* iov = ZeroPages.For(length, &tail, out int count, out ulong bytes);
+            nint moved = Move(true, iov, count, (long)offset, 0);
+            if (moved < 0) return (int)moved;
+            if (moved == 0) return -BlockAbi.EIO;
+            offset += (ulong)moved;
+            length -= (ulong)moved;
+        }
+        return 0;
     }
 
     private int Fallocate(int mode, ulong offset, ulong length)
     {
         if (length == 0 || offset > long.MaxValue || length > long.MaxValue) return -Libc.EINVAL;
-        return Libc.Fallocate(_file.Fd, mode, (long)offset, (long)length) == 0 ? 0 : -Libc.LastErrno;
+        int again = 0;
+        while (true)
+        {
+            int r = _sys.Fallocate(_file.Fd, mode, (long)offset, (long)length);
+            if (!ShouldRetry(r, ref again)) return r;
+        }
     }
 
     public void Dispose()

@@ -30,6 +30,8 @@ public static class ExitCodes
     public const int ConsoleQuit = 14;
     /// <summary>`bench storage`: the suite ran but bhyve-aot's own virtio-blk target produced no result (the reason is in the output).</summary>
     public const int BenchTargetFailed = 16;
+    /// <summary>The host ran out of a resource the VM needs (memory for guest RAM, file descriptors, ...); stderr names it.</summary>
+    public const int HostResource = 18;
 
     public const string Table =
         """
@@ -44,6 +46,7 @@ public static class ExitCodes
           12     the guest requested a reset (ACPI reset register or keyboard controller)
           14     the user quit from the console with ~. (stdin a terminal)
           16     bench storage: bhyve-aot's virtio-blk target failed (see the output)
+          18     the host ran out of a resource: memory, file descriptors (which one on stderr)
         Solo5 hvt unikernels exit as under solo5-hvt: the status the unikernel gives solo5_exit (0-255; 255 is an
         abort), or 1 when it faults (bad hypercall pointer, unknown port or hypercall, write to read-only memory).
         """;

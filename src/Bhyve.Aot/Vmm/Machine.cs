@@ -28,6 +28,7 @@ public sealed partial class Machine : IVmLifecycle
     private readonly List<VcpuLoop> _loops = [];
     private readonly List<VirtioBlk> _disks = [];
     private readonly List<NvmeController> _nvme = [];
+    private readonly List<BlockFile> _backends = [];
     private TerminalRawMode? _rawTerminal;
     private SerialConsole? _console;
 
@@ -91,7 +92,7 @@ public sealed partial class Machine : IVmLifecycle
         _vm = _kvm.CreateVm();
         _vm.CreatePlatform();
         _memory = GuestMemory.Allocate(GuestLayout.RamRanges(_config.MemoryBytes), _config.HugePages);
-        _memory.MapInto(_vm);
+        _memory.MapInto(_vm.MapMemory);
 
         var acpi = AcpiBuilder.Write(_memory, _config.Cpus);
         var boot = KernelLoader.Load(kind, image, _memory, GuestLayout.MemoryMap(_config.MemoryBytes), _config.Cmdline, initrd, acpi.Rsdp);
@@ -143,6 +144,16 @@ public sealed partial class Machine : IVmLifecycle
     /// <summary>The serial console (COM1) of a PC-style run; null for an hvt run or before Run.</summary>
     public SerialConsole? SerialConsole => _console;
 
+    /// <summary>One line per disk (virtio-blk or NVMe) on which a flush failed during the run: printed at exit.</summary>
+    public IEnumerable<string> FlushFailures
+    {
+        get
+        {
+            foreach (var f in _backends)
+                if (f.FlushFailureReport() is { } line) yield return line;
+        }
+    }
+
     /// <summary>Requests, doorbells and interrupts of every virtio-blk queue, summed.</summary>
     public VirtioQueueCounters DiskCounters
     {
@@ -179,6 +190,7 @@ public sealed partial class Machine : IVmLifecycle
         {
             var disk = _config.Disks[i];
             var file = OpenDisk(disk);
+            _backends.Add(file);
             var options = BlockEngineOptions.Default with { QueueDepth = disk.QueueSize };
             var model = new VirtioBlkDisk(
                 CapacitySectors: file.Size / 512,
@@ -188,21 +200,23 @@ public sealed partial class Machine : IVmLifecycle
                 WriteZeroes: file.CanWriteZeroes,
                 WriteZeroesMayUnmap: disk.Discard == DiscardMode.Unmap && file.CanDiscard,
                 Serial: disk.Serial);
-            var blk = new VirtioBlk(model, disk.Queues, (ushort)disk.QueueSize, options.MaxSegments, () => BlockEngineFactory.Create(file, options));
+            var blk = new VirtioBlk(model, disk.Queues, (ushort)disk.QueueSize, options.MaxSegments, () => BlockEngineFactory.Create(file, options), file);
             _disks.Add(blk);
             root.Attach(slots.Disks[i], new VirtioPciTransport(blk, memory, routing.CreateMsiSink(disk.Queues + 1), doorbells));
         }
         for (int i = 0; i < _config.Nvme.Count; i++)
         {
-            var controller = CreateNvme(_config.Nvme[i], i, memory, routing, doorbells);
+            var controller = CreateNvme(_config.Nvme[i], i, memory, routing, doorbells, _backends);
             _nvme.Add(controller);
             root.Attach(slots.Nvme[i], controller);
         }
     }
 
-    private static NvmeController CreateNvme(NvmeConfig config, int index, GuestMemory memory, KvmInterruptRouting routing, KvmDoorbellBinder doorbells)
+    private static NvmeController CreateNvme(NvmeConfig config, int index, GuestMemory memory, KvmInterruptRouting routing, KvmDoorbellBinder doorbells,
+                                             List<BlockFile> backends)
     {
         var file = OpenNvmeBackend(config);
+        backends.Add(file);
         int shift = config.SectorSize == 4096 ? 12 : 9;
         string what = $"--nvme {config.Describe()}";
         if (file.Direct && (uint)config.SectorSize < file.LogicalBlockSize)
@@ -223,7 +237,7 @@ public sealed partial class Machine : IVmLifecycle
             MaxSegments = NvmeQueueProcessor.MaxSegments,
         };
         return new NvmeController(ns, identity, config.Queues, config.QueueSize, memory, routing.CreateMsiSink(config.Queues + 1), doorbells,
-                                  () => BlockEngineFactory.Create(file, options), () => Interop.Libc.Fdatasync(file.Fd));
+                                  () => BlockEngineFactory.Create(file, options), file);
     }
 
     private static BlockFile OpenNvmeBackend(NvmeConfig config)

@@ -55,7 +55,7 @@ public sealed partial class Machine
         _memory = GuestMemory.Allocate(HvtLayout.RamRanges(ram), _config.HugePages);
         // Without read-only slots the guest's text stays writable: that only loses a protection, never a guest's work.
         var readOnly = _kvm.CheckExtension(Interop.KvmCap.ReadonlyMem) > 0 ? image.ReadOnlyRanges : [];
-        _memory.MapInto(_vm, readOnly);
+        _memory.MapInto(_vm.MapMemory, readOnly);
 
         var vcpu = _vm.CreateVcpu(0);
         vcpu.SetCpuid(CpuidPolicy.Apply(_kvm.GetSupportedCpuid(), 0, 1));

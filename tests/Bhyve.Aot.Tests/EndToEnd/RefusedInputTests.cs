@@ -35,6 +35,11 @@ public sealed class RefusedInputTests : IDisposable
     }
 
     [Fact]
+    public Task A_bzImage_whose_load_address_passes_2_64_is_refused_in_one_line() =>
+        AssertRefused("past the end of the 64-bit address space", "run", "--kernel",
+            WriteFile("wrap.bzImage", new BzImageBuilder { PrefAddress = 0xFFFF_FFFF_FFFF_F000, Relocatable = 0 }.Build()), "--memory", "64M");
+
+    [Fact]
     public Task Nonexistent_kernel() =>
         AssertRefused("no such file", "run", "--kernel", Path.Combine(_dir, "missing.elf"));
 

@@ -1,5 +1,5 @@
 using System.Text.Json;
-using Bhyve.Aot.Bench;
+using Bhyve.Aot.StorageBench;
 using Bhyve.Aot.Tests.Support;
 using Xunit;
 
@@ -22,8 +22,8 @@ public sealed class StorageBenchQuickTests : IDisposable
         Repo.RequireKvm();
         string output = Path.Combine(_dir, "results");
         var r = await ProcessRunner.RunAsync(Repo.Binary,
-            ["bench", "storage", "--disk", "64M", "--quick", "--vs", "qemu", "--device", "all",
-             "--guest", Repo.Guest("storage-bench.elf"), "--output", output],
+            // No --guest: the published binary boots the storage-bench.elf built into it.
+            ["bench", "storage", "--disk", "64M", "--quick", "--vs", "qemu", "--device", "all", "--output", output],
             TimeSpan.FromSeconds(120));
         Assert.True(r.ExitCode == 0, r.ToString());
         Assert.Contains("4k-randread-qd32", r.Stdout);

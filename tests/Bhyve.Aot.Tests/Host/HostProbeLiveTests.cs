@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Bhyve.Aot.Cli;
 using Bhyve.Aot.Host;
+using Bhyve.Aot.Storage;
 using Bhyve.Aot.Vmm;
 using Xunit;
 
@@ -41,6 +42,18 @@ public class HostProbeLiveTests
             Assert.NotNull(io.SetupError);
             Assert.Equal(IoUringProbe.SynchronousEngine, io.BlockEngine);
         }
+    }
+
+    /// <summary>`check` names the engine a disk gets on this host: the engine's own requirements decide both.</summary>
+    [Fact]
+    public void CheckNamesTheEngineTheFactoryPicks()
+    {
+        string reported = HostProbe.Probe().IoUring.BlockEngine;
+        using var scratch = new Storage.StorageScratch();
+        using var file = BlockFile.Create(scratch.PathOf("disk.img"), 1 << 20);
+        using var engine = BlockEngineFactory.Create(file, BlockEngineOptions.Default);
+        Assert.Equal(reported, engine.Name);
+        Assert.Equal(IoUringProbe.IoUringEngine, reported);   // this host has a working io_uring
     }
 
     [Fact]

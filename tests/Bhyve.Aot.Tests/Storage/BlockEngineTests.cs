@@ -219,31 +219,67 @@ public unsafe class BlockEngineTests
     }
 }
 
-/// <summary>tmpfs has no FALLOC_FL_ZERO_RANGE: WRITE ZEROES without unmap must fall back to punching a hole.</summary>
+/// <summary>
+/// tmpfs has no FALLOC_FL_ZERO_RANGE. WRITE ZEROES that may not unmap (discard=ignore, or the guest did not allow
+/// it) must still read as zero and must not free space: the engines write zeroes rather than punch a hole.
+/// </summary>
 public class WriteZeroesFallbackTests
 {
-    [Theory]
-    [InlineData(BlockEngineKind.IoUring)]
-    [InlineData(BlockEngineKind.Synchronous)]
-    public unsafe void ZeroRangeFallsBackToPunchOnTmpfs(BlockEngineKind kind)
+    public static TheoryData<BlockEngineKind> Engines => new() { BlockEngineKind.IoUring, BlockEngineKind.Synchronous };
+
+    [Theory, MemberData(nameof(Engines))]
+    public unsafe void Without_unmap_tmpfs_keeps_its_space_and_reads_zero(BlockEngineKind kind)
+    {
+        if (!Directory.Exists("/dev/shm")) return;
+        string path = Path.Combine("/dev/shm", "bhyve-aot-wz-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            const int Size = 4 << 20;
+            using var file = BlockFile.Create(path, Size);
+            Assert.True(file.CanWriteZeroes);
+            Assert.NotEqual(0, Libc.Fallocate(file.Fd, FallocateModes.ZeroRange, 0, 4096)); // really unsupported here
+            using var engine = EngineDriver.Create(kind, file);
+            using var ram = new NativeBuffer(Size);
+            ram.Span.Fill(0x42);
+            Assert.Equal(Size, EngineDriver.Write(engine, 0, [ram.At(0, Size)]));
+            ulong allocated = EngineDriver.AllocatedBlocks(path);
+
+            // Longer than one zero-page chunk and not a whole number of 64 KiB blocks.
+            const int At = 4096, Length = (1 << 20) + (64 << 10) + 3 * 512 + (1 << 20);
+            Assert.True(engine.TryWriteZeroes(At, Length, mayUnmap: false, 3));
+            Assert.Equal(new BlockCompletion(3, 0), EngineDriver.WaitOne(engine));
+            Assert.True(EngineDriver.AllocatedBlocks(path) >= allocated, "WRITE ZEROES without unmap freed space");
+
+            ram.Span.Fill(0x99);
+            Assert.Equal(Size, EngineDriver.Read(engine, 0, [ram.At(0, Size)]));
+            Assert.True(ram.Span[..At].IndexOfAnyExcept((byte)0x42) < 0);
+            Assert.True(ram.Span.Slice(At, Length).IndexOfAnyExcept((byte)0) < 0);
+            Assert.True(ram.Span[(At + Length)..].IndexOfAnyExcept((byte)0x42) < 0);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Theory, MemberData(nameof(Engines))]
+    public unsafe void With_unmap_tmpfs_punches_a_hole(BlockEngineKind kind)
     {
         if (!Directory.Exists("/dev/shm")) return;
         string path = Path.Combine("/dev/shm", "bhyve-aot-wz-" + Guid.NewGuid().ToString("N"));
         try
         {
             using var file = BlockFile.Create(path, 1 << 20);
-            Assert.True(file.CanWriteZeroes);
-            Assert.NotEqual(0, Bhyve.Aot.Interop.Libc.Fallocate(file.Fd, FallocateModes.ZeroRange, 0, 4096)); // really unsupported here
             using var engine = EngineDriver.Create(kind, file);
-            using var ram = new NativeBuffer(16384);
+            using var ram = new NativeBuffer(1 << 20);
             ram.Span.Fill(0x42);
-            Assert.Equal(16384, EngineDriver.Write(engine, 0, [ram.At(0, 16384)]));
-            Assert.True(engine.TryWriteZeroes(4096, 8192, mayUnmap: false, 3));
-            Assert.Equal(new BlockCompletion(3, 0), EngineDriver.WaitOne(engine));
-            Assert.Equal(16384, EngineDriver.Read(engine, 0, [ram.At(0, 16384)]));
-            Assert.True(ram.Span[..4096].IndexOfAnyExcept((byte)0x42) < 0);
-            Assert.True(ram.Span.Slice(4096, 8192).IndexOfAnyExcept((byte)0) < 0);
-            Assert.True(ram.Span[12288..].IndexOfAnyExcept((byte)0x42) < 0);
+            Assert.Equal(1 << 20, EngineDriver.Write(engine, 0, [ram.At(0, 1 << 20)]));
+            ulong allocated = EngineDriver.AllocatedBlocks(path);
+            Assert.True(engine.TryWriteZeroes(0, 512 << 10, mayUnmap: true, 4));
+            Assert.Equal(new BlockCompletion(4, 0), EngineDriver.WaitOne(engine));
+            Assert.True(EngineDriver.AllocatedBlocks(path) < allocated);
+            Assert.Equal(1 << 20, EngineDriver.Read(engine, 0, [ram.At(0, 1 << 20)]));
+            Assert.True(ram.Span[..(512 << 10)].IndexOfAnyExcept((byte)0) < 0);
         }
         finally
         {

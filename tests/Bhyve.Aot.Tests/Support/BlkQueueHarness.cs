@@ -27,21 +27,23 @@ internal sealed unsafe class BlkQueueHarness : IDisposable
     private readonly EventFd[] _notifiers = [new EventFd()];
 
     public BlkQueueHarness(BlockEngineKind kind, ulong diskBytes = 4 << 20, bool readOnly = false, bool? discard = null,
-                           bool eventIdx = false, ushort queueSize = 16, byte[]? initialContent = null, string serial = Serial)
+                           bool eventIdx = false, ushort queueSize = 16, byte[]? initialContent = null, string serial = Serial,
+                           IBlockEngine? engine = null, ulong ramBytes = FakeVirtqDriver.RamSize, int maxDataSegments = 32)
     {
         Path = _scratch.PathOf("disk.img");
         if (initialContent is not null) System.IO.File.WriteAllBytes(Path, initialContent);
         File = readOnly ? BlockFile.Open(Path, readOnly: true) : initialContent is not null ? BlockFile.Open(Path) : BlockFile.Create(Path, diskBytes);
-        Engine = EngineDriver.Create(kind, File);
-        if (kind == BlockEngineKind.IoUring && Engine is not IoUringBlockEngine) throw new InvalidOperationException("io_uring engine unavailable");
-        Ram = FakeVirtqDriver.NewRam();
+        Engine = engine ?? EngineDriver.Create(kind, File);
+        if (engine is null && kind == BlockEngineKind.IoUring && Engine is not IoUringBlockEngine) throw new InvalidOperationException("io_uring engine unavailable");
+        Ram = FakeVirtqDriver.NewRam(ramBytes);
         Driver = new FakeVirtqDriver(Ram, queueSize);
         Queue = Driver.CreateQueue(eventIdx);
         ulong features = 1UL << VirtioFeatures.Version1 | 1UL << VirtioFeatures.IndirectDesc | (eventIdx ? 1UL << VirtioFeatures.EventIdx : 0);
-        var activation = new VirtioActivation(Ram.Memory, features, [Queue], _notifiers, Interrupts, Resets.Add);
+        var activation = new VirtioActivation(Ram.Memory, features, [Queue], _notifiers, Interrupts, r => { lock (Resets) Resets.Add(r); });
         bool canDiscard = discard ?? File.CanDiscard;
         Disk = new VirtioBlkDisk(File.Size / 512, 512, readOnly, canDiscard, File.CanWriteZeroes, WriteZeroesMayUnmap: true, serial);
-        Blk = new VirtioBlkQueue(0, Queue, activation, Disk, Engine, maxDataSegments: 32);
+        Activation = activation;
+        Blk = new VirtioBlkQueue(0, Queue, activation, Disk, Engine, maxDataSegments);
     }
 
     public string Path { get; }
@@ -52,7 +54,11 @@ internal sealed unsafe class BlkQueueHarness : IDisposable
     public SplitVirtqueue Queue { get; }
     public VirtioBlkDisk Disk { get; }
     public VirtioBlkQueue Blk { get; }
+    public VirtioActivation Activation { get; }
+    /// <summary>The queue's doorbell (what KVM's ioeventfd would signal).</summary>
+    public EventFd Doorbell => _notifiers[0];
     public CountingInterrupts Interrupts { get; } = new();
+    /// <summary>NEEDS_RESET reasons the queue raised (it may raise them on its worker thread: lock it to read).</summary>
     public List<string> Resets { get; } = [];
     public ulong Capacity => Disk.CapacitySectors;
 
@@ -129,8 +135,8 @@ internal sealed unsafe class BlkQueueHarness : IDisposable
     {
         // The kernel may still be writing guest RAM for a request a test left in flight: let it finish first.
         long deadline = Stopwatch.GetTimestamp() + 10 * Stopwatch.Frequency;
-        while (Blk.EngineInFlight > 0 && Stopwatch.GetTimestamp() < deadline) { Blk.Service(); Thread.Yield(); }
-        Blk.DisposeUnstarted(); // the engine and the queue's stop eventfd
+        while (!Blk.IsAlive && Blk.Failure is null && Blk.EngineInFlight > 0 && Stopwatch.GetTimestamp() < deadline) { Blk.Service(); Thread.Yield(); }
+        Blk.Stop(); // never started: drains nothing, releases the engine and the loop
         File.Dispose();
         foreach (var n in _notifiers) n.Dispose();
         Ram.Dispose();

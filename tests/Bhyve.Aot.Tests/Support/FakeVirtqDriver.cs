@@ -26,7 +26,7 @@ internal sealed unsafe class FakeVirtqDriver
     }
 
     /// <summary>RAM sized and placed for the driver's fixed layout.</summary>
-    public static FakeRam NewRam() => new(RamSize, RamBase);
+    public static FakeRam NewRam(ulong size = RamSize) => new(Math.Max(size, RamSize), RamBase);
 
     public ushort Size { get; }
     public FakeRam Ram => _ram;
@@ -45,7 +45,7 @@ internal sealed unsafe class FakeVirtqDriver
     {
         ulong at = (_heap + (ulong)align - 1) & ~(ulong)(align - 1);
         _heap = at + (ulong)length;
-        if (_heap > RamBase + RamSize) throw new InvalidOperationException("fake RAM heap exhausted");
+        if (_heap > RamBase + _ram.Size) throw new InvalidOperationException("fake RAM heap exhausted");
         return at;
     }
 

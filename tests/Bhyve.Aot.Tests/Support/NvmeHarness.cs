@@ -18,6 +18,24 @@ internal sealed class CountingMsiSink : IMsiSink
     public void Fire(int vector) => Fired.Add(vector);
 }
 
+/// <summary>The real backend (its flush-error latch included), counting the flushes the controller asks of it.</summary>
+internal sealed class CountingBackend(BlockFile file) : IBlockBackendControl
+{
+    public int Flushes, Resets;
+
+    public int Flush()
+    {
+        Flushes++;
+        return file.Flush();
+    }
+
+    public void ClearFlushError()
+    {
+        Resets++;
+        file.ClearFlushError();
+    }
+}
+
 /// <summary>Records which doorbell addresses are ioeventfds.</summary>
 internal sealed class RecordingBinder : IDoorbellBinder
 {
@@ -46,7 +64,8 @@ internal sealed unsafe class NvmeHarness : IDisposable
     private ushort _cid;
 
     public NvmeHarness(BlockEngineKind kind = BlockEngineKind.IoUring, ulong diskBytes = 4 << 20, int lbaShift = 9, bool readOnly = false,
-                       DsmModeForTest dsm = DsmModeForTest.Auto, int maxIoQueues = 4, int maxEntries = 256, int engineDepth = 300)
+                       DsmModeForTest dsm = DsmModeForTest.Auto, int maxIoQueues = 4, int maxEntries = 256, int engineDepth = 300,
+                       Func<IBlockEngine>? engine = null)
     {
         _block = (byte*)NativeMemory.AllocZeroed((nuint)(RamSize + 2 * Guard));
         new Span<byte>(_block, (int)Guard).Fill(0xA5);
@@ -65,8 +84,9 @@ internal sealed unsafe class NvmeHarness : IDisposable
         var identity = new NvmeIdentity(NvmeController.Vendor, NvmeController.Vendor, Serial, NvmeIdentity.DefaultModel,
                                         NvmeIdentity.DefaultFirmware, NvmeIdentity.DefaultMdts, 1);
         var options = BlockEngineOptions.Default with { QueueDepth = engineDepth, MaxSegments = NvmeQueueProcessor.MaxSegments };
+        Backend = new CountingBackend(File);
         Controller = new NvmeController(Namespace, identity, maxIoQueues, maxEntries, Memory, Msi, Binder,
-                                        () => EngineDriver.Create(kind, File, options), () => Flushes++, startThreads: false);
+                                        engine ?? (() => EngineDriver.Create(kind, File, options)), Backend, startThreads: false);
     }
 
     public GuestMemory Memory { get; }
@@ -76,7 +96,8 @@ internal sealed unsafe class NvmeHarness : IDisposable
     public NvmeController Controller { get; }
     public CountingMsiSink Msi { get; } = new();
     public RecordingBinder Binder { get; } = new();
-    public int Flushes;
+    public CountingBackend Backend { get; }
+    public int Flushes => Backend.Flushes;
 
     public Span<byte> Ram(ulong gpa, int length) => new(_block + Guard + gpa, length);
     public bool GuardsIntact =>

@@ -55,7 +55,7 @@ internal sealed unsafe partial class NvmeQueueProcessor
         if ((c.Prp1 & (NvmeRegisters.PageSize - 1)) != 0) return NvmeStatus.InvalidPrpOffset;
         if (vector >= (uint)_msix.VectorCount) return NvmeStatus.InvalidInterruptVector;
         if (!_memory.TryTranslate(c.Prp1, entries * NvmeCompletion.Size, out byte* ring)) return NvmeStatus.InvalidField;
-        var cq = new CompletionQueue((ushort)qid, (ushort)entries, ring, (ushort)vector, interrupts);
+        var cq = new CompletionQueue((ushort)qid, (int)entries, ring, (ushort)vector, interrupts);
         Volatile.Write(ref _doorbells.CqHead[qid], 0);
         if (_shadow is { } shadow)
         {
@@ -84,7 +84,7 @@ internal sealed unsafe partial class NvmeQueueProcessor
             shadow.MirrorSqTail((int)qid, 0);
             shadow.SetSqEventIdx((int)qid, 0);
         }
-        _sqs[qid] = new SubmissionQueue((ushort)qid, (ushort)entries, ring, (ushort)cqid);
+        _sqs[qid] = new SubmissionQueue((ushort)qid, (int)entries, ring, (ushort)cqid);
         _cqs[cqid]!.SqReferences++;
         _ioQueuesCreated = true;
         return NvmeStatus.Success;

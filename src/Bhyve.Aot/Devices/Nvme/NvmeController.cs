@@ -15,7 +15,9 @@ namespace Bhyve.Aot.Devices.Nvme;
 /// NvmeQueueProcessor thread created at enable (CC.EN 0→1, after validating the admin queues; CSTS.CFS if they
 /// are unusable) and stopped at reset (CC.EN 1→0: in-flight I/O drains, nothing more is posted, queues, features,
 /// AERs and the shadow-doorbell registration are forgotten, and CSTS.RDY clears last). A shutdown (CC.SHN) lets
-/// running commands finish, flushes the backend, and only then reports CSTS.SHST complete.
+/// running commands finish, flushes the backend, and only then reports CSTS.SHST complete; a failed shutdown flush
+/// (or a flush error latched on the backend earlier) also sets CSTS.CFS, so the guest learns its data may be lost.
+/// A controller reset forgets the backend's latched flush error.
 /// Doorbell writes by MMIO store the value and kick the processor; no lock is taken on that path.
 /// </summary>
 public sealed class NvmeController : PciDevice
@@ -31,7 +33,7 @@ public sealed class NvmeController : PciDevice
     private readonly NvmeNamespace _ns;
     private readonly NvmeIdentity _identity;
     private readonly Func<IBlockEngine> _createEngine;
-    private readonly Action _flushBackend;
+    private readonly IBlockBackendControl _backend;
     private readonly IDoorbellBinder _binder;
     private readonly MsiX _msix;
     private readonly int _maxIoQueues, _maxEntries;
@@ -50,18 +52,19 @@ public sealed class NvmeController : PciDevice
     private ulong _boundAt; // BAR address whose I/O doorbells are ioeventfds, 0 when none
 
     public NvmeController(NvmeNamespace ns, NvmeIdentity identity, int maxIoQueues, int maxQueueEntries, GuestMemory memory,
-                          IMsiSink msiSink, IDoorbellBinder binder, Func<IBlockEngine> createEngine, Action flushBackend,
+                          IMsiSink msiSink, IDoorbellBinder binder, Func<IBlockEngine> createEngine, IBlockBackendControl backend,
                           bool startThreads = true)
         : base(new PciConfigSpace(Vendor, Device, classCode: 0x01, subClass: 0x08, progIf: 0x02))
     {
         if (maxIoQueues is < 1 or > 64) throw new ArgumentOutOfRangeException(nameof(maxIoQueues));
-        if (maxQueueEntries is < 2 or > 65536) throw new ArgumentOutOfRangeException(nameof(maxQueueEntries));
+        // The model's own limit (16-bit queue sizes), not only the front ends' caps.
+        if (maxQueueEntries is < 2 or > NvmeQueueLimits.MaxEntries) throw new ArgumentOutOfRangeException(nameof(maxQueueEntries));
         _ns = ns;
         _identity = identity;
         _memory = memory;
         _binder = binder;
         _createEngine = createEngine;
-        _flushBackend = flushBackend;
+        _backend = backend;
         _maxIoQueues = maxIoQueues;
         _maxEntries = maxQueueEntries;
         _startThreads = startThreads;
@@ -88,7 +91,12 @@ public sealed class NvmeController : PciDevice
             lock (_lock)
             {
                 sum = _retired;
-                if (_processor is { } p) sum.Add(p.Counters);
+                if (_processor is { } p)
+                {
+                    var c = p.Counters;
+                    c.Faults += p.Faults;
+                    sum.Add(c);
+                }
             }
             sum.MmioDoorbells += Interlocked.Read(ref _mmioDoorbells);
             return sum;
@@ -222,7 +230,7 @@ public sealed class NvmeController : PciDevice
         if (valid)
         {
             try { engine = _createEngine(); }
-            catch (Exception e) when (e is IoUring.IoUringException or BlockFileException or Kvm.KvmException) { engine = null; }
+            catch (Exception e) when (e is IoUring.IoUringException or BlockFileException or Os.ErrnoException) { engine = null; }
         }
         if (engine is null)
         {
@@ -245,7 +253,9 @@ public sealed class NvmeController : PciDevice
         if (_processor is { } p)
         {
             p.Stop();
-            _retired.Add(p.Counters);
+            var c = p.Counters;
+            c.Faults += p.Faults;
+            _retired.Add(c);
             Volatile.Write(ref _processor, null);
         }
         UnbindShadowDoorbells();
@@ -253,6 +263,7 @@ public sealed class NvmeController : PciDevice
         _kick.Drain();
         _ioeventfd.Drain();
         _intms = 0;
+        _backend.ClearFlushError();
         Volatile.Write(ref _csts, 0);
     }
 
@@ -265,12 +276,19 @@ public sealed class NvmeController : PciDevice
             return;
         }
         // Not enabled: nothing is running, but writes of an earlier enable may still sit in the host cache.
-        _flushBackend();
-        UpdateStatus(NvmeRegisters.CstsShutdownMask, NvmeRegisters.CstsShutdownComplete);
+        ShutdownComplete(_backend.Flush());
     }
 
-    /// <summary>The processor's shutdown flush finished (called on its thread).</summary>
-    internal void ShutdownComplete() => UpdateStatus(NvmeRegisters.CstsShutdownMask, NvmeRegisters.CstsShutdownComplete);
+    /// <summary>The processor's worker caught a failure and stopped serving (its thread): the guest sees CSTS.CFS.</summary>
+    internal void WorkerFailed() => UpdateStatus(NvmeRegisters.CstsFatal, NvmeRegisters.CstsFatal);
+
+    /// <summary>
+    /// The shutdown flush finished with result (0 or -errno; the processor calls it on its thread). SHST reads
+    /// complete either way, so the guest does not wait out CAP.TO; a failure also sets CFS.
+    /// </summary>
+    internal void ShutdownComplete(int result) =>
+        UpdateStatus(NvmeRegisters.CstsShutdownMask | (result < 0 ? NvmeRegisters.CstsFatal : 0),
+                     NvmeRegisters.CstsShutdownComplete | (result < 0 ? NvmeRegisters.CstsFatal : 0));
 
     private void UpdateStatus(uint mask, uint bits)
     {

@@ -10,6 +10,8 @@ public struct NvmeCounters
     public long Interrupts;
     /// <summary>Completions that waited because their CQ was full; commands that waited for backend room.</summary>
     public long CqFullWaits, BackendFull;
+    /// <summary>Failures the queue worker's boundary caught (host errors, bugs): each one set CSTS.CFS.</summary>
+    public long Faults;
 
     public void Add(in NvmeCounters o)
     {
@@ -20,6 +22,7 @@ public struct NvmeCounters
         Interrupts += o.Interrupts;
         CqFullWaits += o.CqFullWaits;
         BackendFull += o.BackendFull;
+        Faults += o.Faults;
     }
 }
 

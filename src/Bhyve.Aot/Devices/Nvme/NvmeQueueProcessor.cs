@@ -1,5 +1,6 @@
 using Bhyve.Aot.Devices.Pci;
 using Bhyve.Aot.Interop;
+using Bhyve.Aot.Devices.Runtime;
 using Bhyve.Aot.Memory;
 using Bhyve.Aot.Os;
 using Bhyve.Aot.Storage;
@@ -7,15 +8,17 @@ using Bhyve.Aot.Storage;
 namespace Bhyve.Aot.Devices.Nvme;
 
 /// <summary>
-/// The thread that owns every queue of one enabled controller (admin and I/O): it wakes on a doorbell (MMIO kick,
+/// The DeviceWorker that owns every queue of one enabled controller (admin and I/O): it wakes on a doorbell (MMIO kick,
 /// ioeventfd for shadow doorbells) or a backend completion, fetches commands, runs admin commands inline, hands
 /// I/O to the block engine straight over guest RAM, posts completions with the phase tag and raises each CQ's
 /// MSI-X vector. Queues, slots and the engine are touched by this thread only, so the path takes no lock and,
 /// once queues exist, allocates nothing. The controller creates one per enable and stops it on reset.
+/// A failure the worker's boundary catches sets CSTS.CFS; the guest then has to reset the controller.
 /// Tests drive Service() on their own thread instead of starting it.
 /// </summary>
-internal sealed unsafe partial class NvmeQueueProcessor
+internal sealed unsafe partial class NvmeQueueProcessor : DeviceWorker
 {
+    private const int KickToken = 0, ShadowToken = 1, CompletionToken = 2;
     public const int MaxSegments = (1 << NvmeIdentity.DefaultMdts) + 1;
     private const ulong ShutdownFlushTag = ulong.MaxValue;
 
@@ -27,7 +30,6 @@ internal sealed unsafe partial class NvmeQueueProcessor
     private readonly MsiX _msix;
     private readonly NvmeDoorbellValues _doorbells;
     private readonly EventFd _kick, _ioeventfd;
-    private readonly EventFd _stop = new();
     private readonly SubmissionQueue?[] _sqs;
     private readonly CompletionQueue?[] _cqs;
     private readonly int _maxIoQueues, _maxEntries;
@@ -36,18 +38,18 @@ internal sealed unsafe partial class NvmeQueueProcessor
     private readonly BlockCompletion[] _completions = new BlockCompletion[64];
     private readonly byte[] _page = new byte[NvmeIdentify.Length];
     private readonly NvmeFeatures _features;
-    private readonly Thread _thread;
     private ShadowDoorbells? _shadow;
     private NvmeHealthCounters _health;
     private bool _ioQueuesCreated;
     private int _parkedAers;
-    private volatile bool _stopping, _shutdownRequested;
-    private bool _flushIssued, _shutdownDone, _started;
+    private volatile bool _shutdownRequested;
+    private bool _flushIssued, _shutdownDone;
     public NvmeCounters Counters;
 
     public NvmeQueueProcessor(NvmeController owner, GuestMemory memory, NvmeNamespace ns, NvmeIdentity identity, IBlockEngine engine,
                               MsiX msix, NvmeDoorbellValues doorbells, EventFd kick, EventFd ioeventfd, int maxIoQueues, int maxEntries,
                               AdminQueues admin, uint cc)
+        : base("nvme", engine)
     {
         _owner = owner;
         _memory = memory;
@@ -67,7 +69,9 @@ internal sealed unsafe partial class NvmeQueueProcessor
         _cqs = new CompletionQueue?[maxIoQueues + 1];
         _cqs[0] = new CompletionQueue(0, admin.CqEntries, admin.Cq, vector: 0, interruptsEnabled: true) { SqReferences = 1 };
         _sqs[0] = new SubmissionQueue(0, admin.SqEntries, admin.Sq, cqId: 0);
-        _thread = new Thread(Run) { IsBackground = true, Name = "nvme queues" };
+        Loop.Add(kick.Fd, KickToken);
+        Loop.Add(ioeventfd.Fd, ShadowToken);
+        Loop.Add(engine.CompletionEventFd, CompletionToken);
     }
 
     /// <summary>The admin queues as validated at enable: host pointers to the two rings and their sizes.</summary>
@@ -77,12 +81,6 @@ internal sealed unsafe partial class NvmeQueueProcessor
         public readonly ushort SqEntries = sqEntries, CqEntries = cqEntries;
     }
 
-    public void Start()
-    {
-        _started = true;
-        _thread.Start();
-    }
-
     /// <summary>Asks for a normal shutdown: finish what runs, fetch nothing more, flush, then report it done.</summary>
     public void RequestShutdown()
     {
@@ -90,45 +88,9 @@ internal sealed unsafe partial class NvmeQueueProcessor
         _kick.Signal();
     }
 
-    /// <summary>
-    /// Controller reset: stop fetching, let the kernel finish every request that writes guest RAM, post nothing,
-    /// then release everything. When this returns no completion or DMA of this processor can reach the guest.
-    /// </summary>
-    public void Stop()
-    {
-        _stopping = true;
-        if (_started)
-        {
-            _stop.Signal();
-            _thread.Join();
-        }
-        else DrainEngine();
-        _engine.Dispose();
-        _stop.Dispose();
-    }
+    protected override bool Pass() => Service();
 
-    private void Run()
-    {
-        PollFd* fds = stackalloc PollFd[4];
-        fds[0] = new PollFd { Fd = _kick.Fd, Events = PollFd.PollIn };
-        fds[1] = new PollFd { Fd = _ioeventfd.Fd, Events = PollFd.PollIn };
-        fds[2] = new PollFd { Fd = _engine.CompletionEventFd, Events = PollFd.PollIn };
-        fds[3] = new PollFd { Fd = _stop.Fd, Events = PollFd.PollIn };
-        while (!_stopping)
-        {
-            if (!Service() && ReadyToSleep()) Libc.Poll(fds, 4, -1);
-        }
-        DrainEngine();
-    }
-
-    private void DrainEngine()
-    {
-        while (_engine.InFlight > 0)
-        {
-            _engine.AcknowledgeCompletionSignal();
-            if (_engine.Reap(_completions) == 0) Thread.Sleep(1);
-        }
-    }
+    protected override void OnFailed(string reason) => _owner.WorkerFailed();
 
     /// <summary>Requests the engine holds; tests wait for 0.</summary>
     internal int EngineInFlight => _engine.InFlight;
@@ -170,7 +132,7 @@ internal sealed unsafe partial class NvmeQueueProcessor
     /// we wait on, its head), then re-reads the shadows after a full fence: a value written meanwhile means the
     /// driver may have skipped its doorbell, so we must not sleep. Without shadows the kick eventfd covers it.
     /// </summary>
-    internal bool ReadyToSleep()
+    protected internal override bool ReadyToSleep()
     {
         var shadow = _shadow;
         if (shadow is null) return true;
@@ -263,7 +225,7 @@ internal sealed unsafe partial class NvmeQueueProcessor
                 if (tag == ShutdownFlushTag)
                 {
                     _shutdownDone = true;
-                    _owner.ShutdownComplete();
+                    _owner.ShutdownComplete(_completions[i].Result);
                     continue;
                 }
                 var sq = _sqs[(int)(tag >> 16)]!; // an SQ with commands in flight is never removed
@@ -346,8 +308,9 @@ internal sealed unsafe partial class NvmeQueueProcessor
         _flushIssued = true;
         if (!_engine.TryFlush(ShutdownFlushTag))
         {
+            // Unreachable with nothing in flight; if it happens the flush did not run, which is a failure.
             _shutdownDone = true;
-            _owner.ShutdownComplete();
+            _owner.ShutdownComplete(-Libc.EAGAIN);
         }
     }
 

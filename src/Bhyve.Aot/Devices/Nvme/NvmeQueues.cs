@@ -20,13 +20,24 @@ internal struct CommandSlot
     public ulong Blocks;
 }
 
+/// <summary>The queue-size limit of the model itself, whatever a front end allows.</summary>
+internal static class NvmeQueueLimits
+{
+    /// <summary>Size, head and tail are 16-bit: a 65536-entry queue would be size 0 (and a division by zero).
+    /// NVMe allows MQES + 1 = 65536; we offer at most 65535.</summary>
+    public const int MaxEntries = ushort.MaxValue;
+
+    public static ushort CheckedSize(int size) =>
+        size is >= 2 and <= MaxEntries ? (ushort)size : throw new ArgumentOutOfRangeException(nameof(size), size, $"an NVMe queue has 2..{MaxEntries} entries");
+}
+
 /// <summary>A submission queue: a contiguous ring of 64-byte entries in guest RAM, its head and its command slots.</summary>
 internal sealed unsafe class SubmissionQueue
 {
-    public SubmissionQueue(ushort id, ushort size, byte* entries, ushort cqId)
+    public SubmissionQueue(ushort id, int size, byte* entries, ushort cqId)
     {
         Id = id;
-        Size = size;
+        Size = NvmeQueueLimits.CheckedSize(size);
         Entries = entries;
         CqId = cqId;
         Slots = new CommandSlot[size];
@@ -59,10 +70,10 @@ internal sealed unsafe class SubmissionQueue
 }
 
 /// <summary>A completion queue: a contiguous ring of 16-byte entries, our tail and phase, the head the guest reported.</summary>
-internal sealed unsafe class CompletionQueue(ushort id, ushort size, byte* entries, ushort vector, bool interruptsEnabled)
+internal sealed unsafe class CompletionQueue(ushort id, int size, byte* entries, ushort vector, bool interruptsEnabled)
 {
     public ushort Id { get; } = id;
-    public ushort Size { get; } = size;
+    public ushort Size { get; } = NvmeQueueLimits.CheckedSize(size);
     public byte* Entries { get; } = entries;
     public ushort Vector { get; } = vector;
     public bool InterruptsEnabled { get; } = interruptsEnabled;

@@ -31,7 +31,8 @@ public sealed class VirtioPciTransport : PciDevice, IVirtioInterrupts
     private readonly MsiX _msix;
     private readonly EventFd[] _notifiers;
     private readonly QueueRegisters[] _queues;
-    private readonly Lock _lock = new();
+    private readonly Lock _lock = new();      // registers
+    private readonly Lock _lifecycle = new(); // status writes: reset and activation, one at a time
     private readonly int _pciCfgCapability;
 
     private uint _deviceFeatureSelect, _driverFeatureSelect;
@@ -246,49 +247,76 @@ public sealed class VirtioPciTransport : PciDevice, IVirtioInterrupts
 
     // ---- status state machine (§2.1, §3.1) ----
 
+    /// <summary>
+    /// Status writes run one at a time under _lifecycle, so a reset and an activation never interleave: a reset
+    /// stops the device's workers and waits for the kernel to finish with guest memory before status reads 0, and
+    /// a device is activated at most once per DRIVER_OK (a second DRIVER_OK without a reset does nothing).
+    /// _lock (registers) is never held while the device starts or stops, so a worker may raise NEEDS_RESET meanwhile.
+    /// </summary>
     private void WriteStatus(byte value)
     {
-        if (value == 0)
+        lock (_lifecycle)
         {
-            // Drain first, then forget: the driver waits until it reads 0, so in-flight I/O never lands after it.
-            _device.Reset();
+            if (value == 0)
+            {
+                // Drain first, then forget: the driver waits until it reads 0, so in-flight I/O never lands after it.
+                _device.Reset();
+                lock (_lock)
+                {
+                    _active = false;
+                    ResetRegisters();
+                }
+                return;
+            }
+            VirtioActivation? activation = null;
+            bool needsResetRaised;
             lock (_lock)
             {
-                _active = false;
-                ResetRegisters();
+                byte added = (byte)(value & ~_status);
+                byte next = (byte)(value | (_status & StatusNeedsReset));
+                if ((added & StatusFeaturesOk) != 0 && !FeaturesAcceptable()) next &= unchecked((byte)~StatusFeaturesOk);
+                string? refusal = null;
+                if ((added & StatusDriverOk) != 0 && !_active && (next & StatusFeaturesOk) != 0 && (next & StatusNeedsReset) == 0)
+                    activation = BuildActivation(ref next, out refusal);
+                bool refused = (added & StatusDriverOk) != 0 && (next & StatusNeedsReset) != 0 && (_status & StatusNeedsReset) == 0;
+                _status = next;
+                if (activation is not null) _active = true;
+                if (refused) LastError = refusal ?? "a queue's ring geometry was unusable at DRIVER_OK";
+                needsResetRaised = refused;
             }
-            return;
+            if (needsResetRaised) ConfigChanged();
+            if (activation is null) return;
+            try
+            {
+                _device.Activate(activation);
+            }
+            catch (Exception e)
+            {
+                // A host failure starting the device (io_uring setup, eventfd, thread): the guest sees NEEDS_RESET.
+                _device.Reset();
+                MarkNeedsReset("the device could not start: " + e.Message);
+            }
         }
-        VirtioActivation? activation = null;
-        bool needsResetRaised;
-        lock (_lock)
-        {
-            byte added = (byte)(value & ~_status);
-            byte next = (byte)(value | (_status & StatusNeedsReset));
-            if ((added & StatusFeaturesOk) != 0 && !FeaturesAcceptable()) next &= unchecked((byte)~StatusFeaturesOk);
-            if ((added & StatusDriverOk) != 0 && !_active && (next & StatusFeaturesOk) != 0 && (next & StatusNeedsReset) == 0)
-                activation = BuildActivation(ref next);
-            bool refused = (added & StatusDriverOk) != 0 && (next & StatusNeedsReset) != 0 && (_status & StatusNeedsReset) == 0;
-            _status = next;
-            if (activation is not null) _active = true;
-            if (refused) LastError = "a queue's ring geometry was unusable at DRIVER_OK";
-            needsResetRaised = refused;
-        }
-        if (needsResetRaised) ConfigChanged();
-        if (activation is not null) _device.Activate(activation);
     }
 
     private bool FeaturesAcceptable() =>
         (_driverFeatures & ~_device.DeviceFeatures) == 0 && (_driverFeatures & (1UL << VirtioFeatures.Version1)) != 0;
 
-    private VirtioActivation? BuildActivation(ref byte status)
+    private VirtioActivation? BuildActivation(ref byte status, out string? refusal)
     {
+        refusal = null;
         bool eventIdx = (_driverFeatures & (1UL << VirtioFeatures.EventIdx)) != 0;
         var queues = new SplitVirtqueue?[_queues.Length];
         for (int i = 0; i < _queues.Length; i++)
         {
             if (_queues[i].Enable == 0) continue;
-            queues[i] = SplitVirtqueue.TryCreate(_memory, _queues[i].Size, _queues[i].Desc, _queues[i].Driver, _queues[i].Device, eventIdx, out _);
+            if (_queues[i].Size > _device.MaxQueueSize)
+            {
+                refusal = $"queue {i} size {_queues[i].Size} is above the device's maximum {_device.MaxQueueSize}";
+                status |= StatusNeedsReset;
+                return null;
+            }
+            queues[i] = SplitVirtqueue.TryCreate(_memory, _queues[i].Size, _queues[i].Desc, _queues[i].Driver, _queues[i].Device, eventIdx, out refusal);
             if (queues[i] is null)
             {
                 status |= StatusNeedsReset;

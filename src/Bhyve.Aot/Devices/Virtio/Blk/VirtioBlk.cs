@@ -15,6 +15,7 @@ public sealed class VirtioBlk : IVirtioDevice
 
     private readonly VirtioBlkDisk _disk;
     private readonly Func<IBlockEngine> _createEngine;
+    private readonly IBlockBackendControl? _backend;
     private readonly int _queueCount;
     private readonly ushort _queueSize;
     private readonly int _maxSegments;
@@ -23,10 +24,13 @@ public sealed class VirtioBlk : IVirtioDevice
     private VirtioBlkQueue[] _running = [];
     private VirtioQueueCounters _retired;
 
-    public VirtioBlk(VirtioBlkDisk disk, int queues, ushort queueSize, int maxSegments, Func<IBlockEngine> createEngine)
+    /// <param name="backend">reset forgets its latched flush error (the guest was told and starts over).</param>
+    public VirtioBlk(VirtioBlkDisk disk, int queues, ushort queueSize, int maxSegments, Func<IBlockEngine> createEngine,
+                     IBlockBackendControl? backend = null)
     {
         _disk = disk;
         _createEngine = createEngine;
+        _backend = backend;
         _queueCount = queues;
         _queueSize = queueSize;
         _maxSegments = maxSegments;
@@ -64,7 +68,12 @@ public sealed class VirtioBlk : IVirtioDevice
         get
         {
             var sum = _retired;
-            foreach (var q in Volatile.Read(ref _running)) sum.Add(q.Counters);
+            foreach (var q in Volatile.Read(ref _running))
+            {
+                var c = q.Counters;
+                c.Faults += q.Faults;
+                sum.Add(c);
+            }
             return sum;
         }
     }
@@ -80,11 +89,23 @@ public sealed class VirtioBlk : IVirtioDevice
     {
         lock (_lock)
         {
+            if (_running.Length != 0) throw new InvalidOperationException("virtio-blk activated twice without a reset");
             var queues = new List<VirtioBlkQueue>();
-            for (int i = 0; i < activation.Queues.Length; i++)
+            try
             {
-                if (activation.Queues[i] is not { } q) continue;
-                queues.Add(new VirtioBlkQueue(i, q, activation, _disk, _createEngine(), _maxSegments));
+                for (int i = 0; i < activation.Queues.Length; i++)
+                {
+                    if (activation.Queues[i] is not { } q) continue;
+                    var engine = _createEngine();
+                    try { queues.Add(new VirtioBlkQueue(i, q, activation, _disk, engine, _maxSegments)); }
+                    catch { engine.Dispose(); throw; }
+                }
+            }
+            catch
+            {
+                // A host failure creating an engine (io_uring setup, eventfd): nothing starts; the transport marks us broken.
+                foreach (var q in queues) q.Stop();
+                throw;
             }
             Volatile.Write(ref _running, queues.ToArray());
             foreach (var q in queues) q.Start();
@@ -98,9 +119,22 @@ public sealed class VirtioBlk : IVirtioDevice
             foreach (var q in _running)
             {
                 q.Stop();
-                _retired.Add(q.Counters);
+                var c = q.Counters;
+                c.Faults += q.Faults;
+                _retired.Add(c);
             }
             Volatile.Write(ref _running, []);
+            _backend?.ClearFlushError();
+        }
+    }
+
+    /// <summary>Whether any queue worker is still running (tests: none after Reset returns).</summary>
+    internal bool AnyWorkerAlive
+    {
+        get
+        {
+            foreach (var q in Volatile.Read(ref _running)) if (q.IsAlive) return true;
+            return false;
         }
     }
 

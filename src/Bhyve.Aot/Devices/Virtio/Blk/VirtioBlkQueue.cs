@@ -1,5 +1,5 @@
 using System.Buffers.Binary;
-using Bhyve.Aot.Interop;
+using Bhyve.Aot.Devices.Runtime;
 using Bhyve.Aot.Memory;
 using Bhyve.Aot.Os;
 using Bhyve.Aot.Storage;
@@ -10,9 +10,12 @@ namespace Bhyve.Aot.Devices.Virtio.Blk;
 public struct VirtioQueueCounters
 {
     public long Requests, Doorbells, Interrupts, BackendFull;
+    /// <summary>Failures the queue worker's boundary caught (host errors, bugs): each one needed a guest reset.</summary>
+    public long Faults;
 
     public void Add(in VirtioQueueCounters other)
     {
+        Faults += other.Faults;
         Requests += other.Requests;
         Doorbells += other.Doorbells;
         Interrupts += other.Interrupts;
@@ -21,20 +24,22 @@ public struct VirtioQueueCounters
 }
 
 /// <summary>
-/// One virtio-blk queue and the thread that owns it: wake on the doorbell eventfd or the engine's completion
-/// eventfd, pop and frame requests, hand them to the engine straight over guest RAM, complete them into the
-/// used ring, interrupt when the guest asked for it. Nothing on this path allocates or takes a lock.
+/// One virtio-blk queue, served by its own DeviceWorker: wake on the doorbell eventfd or the engine's completion
+/// eventfd, pop and frame at most a queue's worth of requests per pass, hand them to the engine straight over guest
+/// RAM, complete them into the used ring, interrupt when the guest asked for it. Nothing on this path allocates or
+/// takes a lock. A corrupt ring marks the device DEVICE_NEEDS_RESET (tier 2); so does anything the worker's
+/// boundary catches (a host failure), after which the queue stops serving.
 /// </summary>
-internal sealed unsafe class VirtioBlkQueue
+internal sealed unsafe class VirtioBlkQueue : DeviceWorker
 {
     private const int MaxChainSegments = 1024;
+    private const int DoorbellToken = 0, CompletionToken = 1;
 
     private readonly int _index;
     private readonly SplitVirtqueue _queue;
     private readonly GuestMemory _memory;
     private readonly IBlockEngine _engine;
     private readonly EventFd _doorbell;
-    private readonly EventFd _stop = new();
     private readonly VirtioActivation _activation;
     private readonly VirtioBlkDisk _disk;
     private readonly bool _indirect;
@@ -45,12 +50,12 @@ internal sealed unsafe class VirtioBlkQueue
     private readonly uint[] _usedLengthOf; // per head: used-ring length on success
     private readonly ulong[] _expectedOf;  // per head: bytes the engine must report for success
     private readonly bool[] _inFlight;
-    private readonly Thread _thread;
-    private volatile bool _stopping;
     private bool _broken;
+    private bool _engineRefused;           // the engine had no room for the next request: wait for a completion
     public VirtioQueueCounters Counters;
 
     public VirtioBlkQueue(int index, SplitVirtqueue queue, VirtioActivation activation, VirtioBlkDisk disk, IBlockEngine engine, int maxDataSegments)
+        : base($"virtio-blk queue {index}", engine)
     {
         _index = index;
         _queue = queue;
@@ -66,77 +71,40 @@ internal sealed unsafe class VirtioBlkQueue
         _usedLengthOf = new uint[queue.Size];
         _expectedOf = new ulong[queue.Size];
         _inFlight = new bool[queue.Size];
-        _thread = new Thread(Run) { IsBackground = true, Name = $"virtio-blk q{index}" };
+        Loop.Add(_doorbell.Fd, DoorbellToken);
+        Loop.Add(engine.CompletionEventFd, CompletionToken);
     }
 
-    public void Start() => _thread.Start();
+    protected override bool Pass() => Service();
 
-    /// <summary>Releases a queue that was never started (Stop does this for a running one).</summary>
-    internal void DisposeUnstarted()
-    {
-        _engine.Dispose();
-        _stop.Dispose();
-    }
-
-    /// <summary>Stops popping, waits for the engine to finish what the kernel holds (it writes guest RAM), then ends the thread.</summary>
-    public void Stop()
-    {
-        _stopping = true;
-        _stop.Signal();
-        _thread.Join();
-        _engine.Dispose();
-        _stop.Dispose();
-    }
-
-    private void Run()
-    {
-        PollFd* fds = stackalloc PollFd[3];
-        fds[0] = new PollFd { Fd = _doorbell.Fd, Events = PollFd.PollIn };
-        fds[1] = new PollFd { Fd = _engine.CompletionEventFd, Events = PollFd.PollIn };
-        fds[2] = new PollFd { Fd = _stop.Fd, Events = PollFd.PollIn };
-        while (true)
-        {
-            if (_stopping)
-            {
-                Drain(fds);
-                return;
-            }
-            // Sleep only when the guest has been asked to kick us and nothing arrived in between.
-            if (!Service()) Libc.Poll(fds, 3, -1);
-        }
-    }
+    protected override void OnFailed(string reason) => Break(reason);
 
     /// <summary>
-    /// One pass over the queue: take doorbells, complete what the engine finished, pop and submit new requests,
-    /// interrupt if the guest wants it. Returns true when more work is already waiting (do not sleep).
-    /// The I/O thread calls it in its loop; tests call it directly on their own thread.
+    /// One pass over the queue: take doorbells, complete what the engine finished, pop and submit at most Size new
+    /// requests, interrupt if the guest wants it. Returns true when more work is already waiting (do not sleep).
+    /// The worker calls it in its loop; tests call it directly on their own thread.
     /// </summary>
     internal bool Service()
     {
         Counters.Doorbells += (long)_doorbell.Drain();
         Complete();
-        if (!_broken) Pop();
+        bool budgetLeft = true;
+        _engineRefused = false;
+        if (!_broken) budgetLeft = Pop();
         _engine.Submit();
         if (_queue.ShouldInterrupt())
         {
             Counters.Interrupts++;
             _activation.Interrupts.Queue(_index);
         }
-        return !_broken && _queue.ArmNotification() && _engine.InFlight < _engine.Capacity;
+        if (_broken) return false;
+        // A full engine (capacity or O_DIRECT bounce buffers) wakes us through its completion eventfd: sleep on it.
+        if (_engineRefused) return false;
+        return !budgetLeft || _queue.ArmNotification();
     }
 
     /// <summary>Requests handed to the engine and not yet completed.</summary>
     internal int EngineInFlight => _engine.InFlight;
-
-    private void Drain(PollFd* fds)
-    {
-        // The guest is resetting us: let the kernel finish with guest memory, but publish nothing.
-        while (_engine.InFlight > 0)
-        {
-            _engine.AcknowledgeCompletionSignal();
-            if (_engine.Reap(_completions) == 0) Libc.Poll(fds + 1, 1, 100);
-        }
-    }
 
     private void Complete()
     {
@@ -155,27 +123,31 @@ internal sealed unsafe class VirtioBlkQueue
         } while (n == _completions.Length);
     }
 
-    private void Pop()
+    /// <summary>Pops at most one queue's worth of chains. Returns false when that budget ran out with entries left.</summary>
+    private bool Pop()
     {
-        while (_engine.InFlight < _engine.Capacity)
+        for (int budget = _queue.Size; budget > 0; budget--)
         {
+            if (_engine.InFlight >= _engine.Capacity) { _engineRefused = true; return true; }
             var popped = _queue.TryPop(out ushort head);
-            if (popped == PopResult.Empty) return;
-            if (popped == PopResult.Corrupt) { Break("avail ring corrupt (index jump or head out of range)"); return; }
-            if (_inFlight[head]) { Break($"head {head} made available twice"); return; }
+            if (popped == PopResult.Empty) return true;
+            if (popped == PopResult.Corrupt) { Break("avail ring corrupt (index jump or head out of range)"); return true; }
+            if (_inFlight[head]) { Break($"head {head} made available twice"); return true; }
             var error = DescriptorChain.Walk(_queue, _memory, head, _indirect, _chain, out int count, out _);
-            if (error != ChainError.None) { Break($"descriptor chain at head {head}: {error}"); return; }
+            if (error != ChainError.None) { Break($"descriptor chain at head {head}: {error}"); return true; }
             string? fatal = VirtioBlkRequest.TryParse(new ReadOnlySpan<ChainSegment>(_chain, 0, count), _iov, out var request);
-            if (fatal is not null) { Break($"request at head {head}: {fatal}"); return; }
+            if (fatal is not null) { Break($"request at head {head}: {fatal}"); return true; }
             if (Dispatch(head, ref request)) Counters.Requests++;
             else
             {
-                // The engine is full: give the chain back and retry after completions free room.
+                // The engine is full (no bounce buffer free): give the chain back and retry after a completion.
                 _queue.UndoPop();
                 Counters.BackendFull++;
-                return;
+                _engineRefused = true;
+                return true;
             }
         }
+        return false;
     }
 
     /// <summary>Acts on one framed request. Returns false only when the engine has no room (nothing happened).</summary>
@@ -250,7 +222,8 @@ internal sealed unsafe class VirtioBlkQueue
         int written = 0;
         foreach (var v in data)
         {
-            int take = Math.Min((int)v.Length, 20 - written);
+            // 64-bit: a writable buffer may be 4 GiB - 1 long; only its first bytes are ever touched.
+            int take = (int)Math.Min((ulong)v.Length, (ulong)(20 - written));
             id.Slice(written, take).CopyTo(new Span<byte>((void*)v.Base, take));
             written += take;
             if (written == 20) break;
