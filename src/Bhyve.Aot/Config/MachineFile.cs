@@ -107,6 +107,8 @@ public sealed class DriveEntry
     /// <summary>When set, the file is created sparse with this size ("1G").</summary>
     [JsonPropertyName("create_size")] public string? CreateSize { get; set; }
     [JsonPropertyName("pci_slot")] public int? PciSlot { get; set; }
+    /// <summary>OFD-lock the image (true): a second VM opening it for writing is refused. false is `--disk ...,lock=off`.</summary>
+    [JsonPropertyName("lock")] public bool? Lock { get; set; }
 }
 
 /// <summary>One NVMe controller with one namespace.</summary>

@@ -168,6 +168,7 @@ public static class MachineFileReader
             Create = d.CreateSize is not null,
             CreateSize = create,
             PciSlot = d.PciSlot,
+            Lock = d.Lock ?? true,
         };
         disk = disk with { Queues = d.Queues ?? disk.Queues, QueueSize = d.QueueSize ?? disk.QueueSize };
         return Checked(disk.Validate, disk, where);

@@ -37,6 +37,7 @@ public static class MachineFileWriter
                 Serial = d.Serial,
                 CreateSize = d.Create ? ByteSize.Format(d.CreateSize) : null,
                 PciSlot = slots.Disks[i],
+                Lock = d.Lock ? null : false,
             }).ToList(),
             Nvme = config.Nvme.Select((n, i) => new NvmeEntry
             {

@@ -245,7 +245,8 @@ public sealed partial class Machine : IVmLifecycle
         try
         {
             if (config.Path is null) return BlockFile.CreateInMemory("bhyve-aot-nvme", config.RamBytes);
-            return config.Create ? BlockFile.Create(config.Path, config.CreateSize, config.Direct) : BlockFile.Open(config.Path, config.ReadOnly, config.Direct);
+            var file = config.Create ? BlockFile.Create(config.Path, config.CreateSize, config.Direct) : BlockFile.Open(config.Path, config.ReadOnly, config.Direct);
+            return file.Lock();
         }
         catch (BlockFileException e) { throw new ConfigException($"--nvme {config.Describe()}: {e.Message}"); }
     }
@@ -263,7 +264,8 @@ public sealed partial class Machine : IVmLifecycle
     {
         try
         {
-            return disk.Create ? BlockFile.Create(disk.Path, disk.CreateSize, disk.Direct) : BlockFile.Open(disk.Path, disk.ReadOnly, disk.Direct);
+            var file = disk.Create ? BlockFile.Create(disk.Path, disk.CreateSize, disk.Direct) : BlockFile.Open(disk.Path, disk.ReadOnly, disk.Direct);
+            return disk.Lock ? file.Lock() : file;
         }
         catch (BlockFileException e) { throw new ConfigException($"--disk {disk.Path}: {e.Message}"); }
     }

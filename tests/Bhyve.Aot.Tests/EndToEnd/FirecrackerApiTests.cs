@@ -313,6 +313,24 @@ public class FirecrackerApiTests
         finally { Directory.Delete(dir, recursive: true); }
     }
 
+    [Fact]
+    public async Task Two_VMs_on_one_image_the_second_is_refused_with_one_line()
+    {
+        await using var first = await ApiVm.StartAsync(Repo.Binary, "run", "--kernel", Hello, "--cmdline", "hold=1", "--disk", "path={dir}/shared.img,size=1M,create", "--api-sock", "{sock}");
+        await first.FirstStdoutLine.WaitAsync(TimeSpan.FromSeconds(20));
+        string image = Path.Combine(first.Directory, "shared.img");
+        var second = await ProcessRunner.RunBhyveAsync("run", "--kernel", Hello, "--disk", image);
+        Assert.Equal(2, second.ExitCode);
+        Assert.Single(second.StderrLines);
+        Assert.Contains($"{image}: the image is locked", second.Stderr);
+        // Read-only is refused too while the first VM writes; lock=off is the user's override.
+        Assert.Equal(2, (await ProcessRunner.RunBhyveAsync("run", "--kernel", Hello, "--disk", $"{image},readonly")).ExitCode);
+        Assert.Equal(1, (await ProcessRunner.RunBhyveAsync("run", "--kernel", Hello, "--disk", $"{image},lock=off")).ExitCode);
+        first.Type("q");
+        Assert.Equal(1, (await first.WaitForExitAsync(TimeSpan.FromSeconds(30))).ExitCode);
+        Assert.Equal(1, (await ProcessRunner.RunBhyveAsync("run", "--kernel", Hello, "--disk", image)).ExitCode);
+    }
+
     private static async Task AssertFault(ApiVm vm, string method, string path, string? body, string expected)
     {
         var (status, text) = await vm.SendAsync(method, path, body);

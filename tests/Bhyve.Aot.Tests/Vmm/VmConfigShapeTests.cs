@@ -22,7 +22,7 @@ public class VmConfigShapeTests
     [Fact]
     public void DiskConfig_and_NvmeConfig_properties_are_the_ones_the_machine_file_knows()
     {
-        Assert.Equal(["Create", "CreateSize", "Direct", "Discard", "Path", "PciSlot", "QueueSize", "Queues", "ReadOnly", "Serial"],
+        Assert.Equal(["Create", "CreateSize", "Direct", "Discard", "Lock", "Path", "PciSlot", "QueueSize", "Queues", "ReadOnly", "Serial"],
             typeof(DiskConfig).GetProperties().Select(p => p.Name).Order());
         Assert.Equal(["Create", "CreateSize", "Direct", "Dsm", "Path", "PciSlot", "QueueSize", "Queues", "RamBytes", "ReadOnly", "SectorSize", "Serial"],
             typeof(NvmeConfig).GetProperties().Select(p => p.Name).Order());
