@@ -22,10 +22,11 @@ deps:
 	  { $(APT_GET) update >/dev/null && $(APT_GET) install --no-install-recommends gcc make clang lld >/dev/null; }
 
 # Test tools: QEMU runs the same guests as the reference VMM; fio is the storage suite's host baseline;
-# iasl (acpica-tools) checks our ACPI tables; lz4 unpacks the Debian kernel's payload.
+# iasl (acpica-tools) checks our ACPI tables; lz4 unpacks the Debian kernel's payload; ping (iputils-ping) drives
+# the Solo5 network conformance tests.
 deps-test: deps
-	@command -v qemu-system-x86_64 >/dev/null && command -v fio >/dev/null && command -v iasl >/dev/null && command -v lz4 >/dev/null || \
-	  { $(APT_GET) update >/dev/null && $(APT_GET) install --no-install-recommends qemu-system-x86 fio acpica-tools lz4 >/dev/null; }
+	@command -v qemu-system-x86_64 >/dev/null && command -v fio >/dev/null && command -v iasl >/dev/null && command -v lz4 >/dev/null && command -v ping >/dev/null || \
+	  { $(APT_GET) update >/dev/null && $(APT_GET) install --no-install-recommends qemu-system-x86 fio acpica-tools lz4 iputils-ping >/dev/null; }
 
 # Debian's cloud kernel (bzImage, the vmlinux inside it, virtio modules) and a static busybox, in out/linux.
 LINUX      := $(OUT)/linux
@@ -48,11 +49,12 @@ run: publish guests
 	  if [ $$status -ne 1 ]; then echo "bhyve-aot exited with $$status" >&2; exit $$status; fi
 
 test: deps-test publish guests linux-image
-	@BHYVE_AOT_BIN=$(abspath $(BIN)) BHYVE_AOT_GUESTS=$(abspath $(GUESTS)) BHYVE_AOT_LINUX=$(abspath $(LINUX)) \
+	@rm -f $(OUT)/solo5-conformance.txt; BHYVE_AOT_BIN=$(abspath $(BIN)) BHYVE_AOT_GUESTS=$(abspath $(GUESTS)) BHYVE_AOT_LINUX=$(abspath $(LINUX)) \
 	  $(DOTNET) test tests/Bhyve.Aot.Tests/Bhyve.Aot.Tests.csproj -c Release --nologo \
 	    --logger "console;verbosity=normal" 2>&1 | tee $(OUT)/test.log; \
 	  status=$${PIPESTATUS[0]}; \
 	  count() { grep -E "^ +$$1: +[0-9]+" $(OUT)/test.log | tail -1 | grep -oE "[0-9]+" || echo 0; }; \
+	  if [ -f $(OUT)/solo5-conformance.txt ]; then cat $(OUT)/solo5-conformance.txt; fi; \
 	  echo "$$(count Passed) passed, $$(count Failed) failed, $$(count Skipped) skipped"; \
 	  exit $$status
 

@@ -8,8 +8,10 @@ public static class Program
 {
     public static int Main(string[] args)
     {
+        // solo5-hvt's command line, as a drop-in (`bhyve-aot solo5-hvt ...` or argv[0] solo5-hvt): its own reader.
+        if (Solo5HvtCommand.ArgumentsOf(Environment.GetCommandLineArgs().FirstOrDefault(), args) is { } solo5) return Solo5HvtCommand.Run(solo5);
         // Called `firecracker` (a symlink), or with one of Firecracker's flags first: Firecracker's command line.
-        if (FirecrackerCommand.Matches(Environment.GetCommandLineArgs()[0], args)) return FirecrackerCommand.Execute(args);
+        if (FirecrackerCommand.Matches(Environment.GetCommandLineArgs().FirstOrDefault() ?? "", args)) return FirecrackerCommand.Execute(args);
         // bhyve's own form has no subcommand and single-letter options; System.CommandLine does not read it.
         if (BhyveForm.Matches(args)) return BhyveForm.Dispatch(args, RunCommand.Run);
         // `config print` takes a whole run command line, in any of the three forms, as its arguments.

@@ -12,7 +12,7 @@ namespace Bhyve.Aot.Boot;
 public static class LongMode
 {
     public const ushort CodeSelector = 0x08, DataSelector = 0x10;
-    public const ulong Cr0Pe = 1, Cr0Et = 1 << 4, Cr0Ne = 1 << 5, Cr0Pg = 1UL << 31;
+    public const ulong Cr0Pe = 1, Cr0Et = 1 << 4, Cr0Ne = 1 << 5, Cr0Wp = 1 << 16, Cr0Pg = 1UL << 31;
     public const ulong Cr4Pae = 1 << 5, Cr4OsFxsr = 1 << 9, Cr4OsXmmExcpt = 1 << 10;
     public const ulong EferLme = 1 << 8, EferLma = 1 << 10;
     public const ulong PagePresent = 1, PageWritable = 2, PageLarge = 1 << 7;
@@ -43,7 +43,7 @@ public static class LongMode
             memory.Write(pd + slot * 8, address | PagePresent | PageWritable | PageLarge);
     }
 
-    internal static void Apply(Vcpu vcpu, ulong gdt, ulong pml4, ulong entry, ulong rsp, ulong rdi, ulong rsi)
+    internal static void Apply(Vcpu vcpu, ulong gdt, ulong pml4, ulong entry, ulong rsp, ulong rdi, ulong rsi, ulong cr0Extra = 0)
     {
         var sregs = vcpu.GetSregs();
         sregs.Cs = Segment(CodeSelector, type: 0xB, longMode: true);
@@ -53,7 +53,7 @@ public static class LongMode
         sregs.Ldt = new KvmSegment { Unusable = 1 };
         sregs.Gdt = new KvmDtable { Base = gdt, Limit = (ushort)(Gdt.Length * 8 - 1) };
         sregs.Idt = new KvmDtable { Base = 0, Limit = 0 };
-        sregs.Cr0 = Cr0Pe | Cr0Et | Cr0Ne | Cr0Pg;
+        sregs.Cr0 = Cr0Pe | Cr0Et | Cr0Ne | Cr0Pg | cr0Extra;
         sregs.Cr3 = pml4;
         sregs.Cr4 = Cr4Pae | Cr4OsFxsr | Cr4OsXmmExcpt;
         sregs.Efer = EferLme | EferLma;

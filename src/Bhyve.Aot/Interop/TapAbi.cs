@@ -10,6 +10,9 @@ internal static class TapAbi
     public const short IffTap = 0x0002, IffNoPi = 0x1000;
     public const int O_NONBLOCK = 0x800;
     public const int IfNameSize = 16;
+    /// <summary>Interface ioctls on any socket (linux/sockios.h): flags (short) and MTU (int) after the name.</summary>
+    public const nuint SiocGifFlags = 0x8913, SiocGifMtu = 0x8921;
+    public const short IffUp = 0x1, IffRunning = 0x40;
 }
 
 /// <summary>struct ifreq as TUNSETIFF reads it: the interface name, then the flags (the union is 24 bytes).</summary>
@@ -18,4 +21,12 @@ internal unsafe struct TapIfreq
 {
     public fixed byte Name[TapAbi.IfNameSize];
     public short Flags;
+}
+
+/// <summary>struct ifreq as SIOCGIFMTU fills it: the interface name, then an int (ifr_mtu).</summary>
+[StructLayout(LayoutKind.Sequential, Size = 40)]
+internal unsafe struct IfreqInt
+{
+    public fixed byte Name[TapAbi.IfNameSize];
+    public int Value;
 }

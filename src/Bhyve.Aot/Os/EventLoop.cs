@@ -1,5 +1,4 @@
 using Bhyve.Aot.Interop;
-using Bhyve.Aot.Kvm;
 
 namespace Bhyve.Aot.Os;
 
@@ -21,7 +20,7 @@ public sealed class EventLoop : IDisposable
     public EventLoop()
     {
         _epoll = Libc.EpollCreate1(Libc.EPOLL_CLOEXEC);
-        if (_epoll < 0) throw new KvmException("epoll_create1", Libc.LastErrno);
+        if (_epoll < 0) throw new ErrnoException("epoll_create1", Libc.LastErrno);
         Add(_stop.Fd, StopToken);
     }
 
@@ -33,13 +32,13 @@ public sealed class EventLoop : IDisposable
     public unsafe void Add(int fd, int token)
     {
         var ev = new EpollEvent { Events = EpollEvent.In, Data = (ulong)(uint)token };
-        if (Libc.EpollCtl(_epoll, Libc.EPOLL_CTL_ADD, fd, &ev) < 0) throw new KvmException("epoll_ctl ADD", Libc.LastErrno);
+        if (Libc.EpollCtl(_epoll, Libc.EPOLL_CTL_ADD, fd, &ev) < 0) throw new ErrnoException("epoll_ctl ADD", Libc.LastErrno);
     }
 
     // SAFETY: EPOLL_CTL_DEL ignores the event pointer; null is what the man page asks for.
     public unsafe void Remove(int fd)
     {
-        if (Libc.EpollCtl(_epoll, Libc.EPOLL_CTL_DEL, fd, null) < 0) throw new KvmException("epoll_ctl DEL", Libc.LastErrno);
+        if (Libc.EpollCtl(_epoll, Libc.EPOLL_CTL_DEL, fd, null) < 0) throw new ErrnoException("epoll_ctl DEL", Libc.LastErrno);
     }
 
     /// <summary>Asks the owner to stop: Wait returns StopToken from now on, on any thread's call.</summary>
@@ -65,7 +64,7 @@ public sealed class EventLoop : IDisposable
         {
             int errno = Libc.LastErrno;
             if (errno == Libc.EINTR) return 0;
-            throw new KvmException("epoll_wait", errno);
+            throw new ErrnoException("epoll_wait", errno);
         }
         for (int i = 0; i < n; i++) ready[i] = (int)(uint)events[i].Data;
         return n;

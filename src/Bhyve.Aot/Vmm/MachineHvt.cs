@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using Bhyve.Aot.Boot;
 using Bhyve.Aot.Boot.Solo5;
 using Bhyve.Aot.Devices.Hvt;
@@ -18,8 +19,32 @@ public sealed partial class Machine
     private bool _hvt;
     private HvtHypercalls? _hypercalls;
 
+    private Machine(VmConfig config, bool hvt)
+    {
+        config.Validate(hvt);
+        _config = config;
+    }
+
+    /// <summary>
+    /// A machine for a Solo5 hvt unikernel only (the solo5-hvt front end): its RAM limits are hvt's own, 2 MiB to
+    /// 4 GiB (HvtLayout), not the PC machine's. The caller has checked that the image is one.
+    /// </summary>
+    public static Machine ForSolo5Hvt(VmConfig config) => new(config, hvt: true);
+
+    /// <summary>solo5-hvt's --dumpcore=DIR: where a guest that aborts (status 255) leaves its core file; null for none.</summary>
+    public string? HvtCoreDumpDirectory { get; set; }
+
+    /// <summary>Where the hvt machine's notices go (the dumpcore lines solo5-hvt prints with warnx); null to drop them.</summary>
+    public Action<string>? HvtNotice { get; set; }
+
     /// <summary>Hypercalls an hvt guest made, by number (index 0 unused); null unless the guest was a Solo5 hvt unikernel.</summary>
     public IReadOnlyList<long>? HvtHypercallCounts => _hypercalls?.Counts;
+
+    /// <summary>
+    /// Boots an hvt image the caller has already read and parsed (the solo5-hvt front end), skipping Run's second
+    /// read and kind detection: start-up is most of a tiny unikernel's run.
+    /// </summary>
+    public VmExit RunSolo5Hvt(ElfImage elf, byte[] file, Stream consoleOut) => RunHvt(elf, file, consoleOut);
 
     private VmExit RunHvt(ElfImage elf, byte[] file, Stream consoleOut)
     {
@@ -69,7 +94,14 @@ public sealed partial class Machine
         var boot = HvtLoader.Load(image, file, _memory, ram, info, cmdline, (ulong)tscKhz * 1000);
 
         Action<string> fault = message => Stop(new VmExit(ExitCodes.GuestFault, $"hvt: {message}"));
-        var hypercalls = _hypercalls = new HvtHypercalls(_memory, readOnly, consoleOut, blocks, nets, status => Stop(new VmExit(status, null)), fault);
+        HvtHypercalls? hypercalls = null;
+        void Halt(int status)
+        {
+            // As solo5-hvt's dumpcore halt hook: only an abort leaves a core, written before the VM is torn down.
+            if (status == 255 && HvtCoreDumpDirectory is { } dir) DumpCore(dir, vcpu, hypercalls!.HaltCookie);
+            Stop(new VmExit(status, null));
+        }
+        hypercalls = _hypercalls = new HvtHypercalls(_memory, readOnly, consoleOut, blocks, nets, Halt, fault);
         Ports.Register(0, 0x1_0000, hypercalls);
         Mmio.Register(0, ulong.MaxValue, new HvtMemoryFault(readOnly, fault));
         HvtLoader.Apply(vcpu, boot);
@@ -118,13 +150,13 @@ public sealed partial class Machine
             for (int i = 0; i < blockHandles.Length; i++)
             {
                 var d = config.HvtBlocks[i];
-                try { blocks[blockHandles[i]] = HvtBlockFile.Open(d.Name, d.Target); }
+                try { blocks[blockHandles[i]] = HvtBlockFile.Open(d.Name, d.Target, d.BlockSize == 0 ? HvtBlockFile.DefaultBlockSize : d.BlockSize); }
                 catch (BlockFileException e) { throw new ConfigException($"--block-device {d.Name}={d.Target}: {e.Message}"); }
             }
             for (int i = 0; i < netHandles.Length; i++)
             {
                 var d = config.HvtNets[i];
-                try { nets[netHandles[i]] = HvtTap.Open(d.Target); }
+                try { nets[netHandles[i]] = HvtTap.Open(d.Target, d.Mac); }
                 catch (IOException e) { throw new ConfigException($"--net-device {d.Name}={d.Target}: {e.Message}"); }
             }
         }
@@ -135,5 +167,48 @@ public sealed partial class Machine
             throw;
         }
         return (blocks, nets);
+    }
+
+    /// <summary>
+    /// Writes the guest's core file as solo5-hvt's dumpcore hook does, on the vCPU thread that took the halt: registers
+    /// from KVM, RIP/CS/RFLAGS/RSP/SS from the guest's trap frame when its halt cookie points at one. A failure is a
+    /// notice, never the run's outcome (solo5-hvt: "error(s) dumping core, file may be incomplete").
+    /// </summary>
+    private void DumpCore(string directory, Vcpu vcpu, ulong cookie)
+    {
+        try
+        {
+            var r = vcpu.GetRegs();
+            var sr = vcpu.GetSregs();
+            Span<ulong> regs = stackalloc ulong[HvtCoreFile.RegisterCount];
+            regs[(int)CoreRegister.R15] = r.R15; regs[(int)CoreRegister.R14] = r.R14; regs[(int)CoreRegister.R13] = r.R13;
+            regs[(int)CoreRegister.R12] = r.R12; regs[(int)CoreRegister.Rbp] = r.Rbp; regs[(int)CoreRegister.Rbx] = r.Rbx;
+            regs[(int)CoreRegister.R11] = r.R11; regs[(int)CoreRegister.R10] = r.R10; regs[(int)CoreRegister.R9] = r.R9;
+            regs[(int)CoreRegister.R8] = r.R8; regs[(int)CoreRegister.Rax] = r.Rax; regs[(int)CoreRegister.Rcx] = r.Rcx;
+            regs[(int)CoreRegister.Rdx] = r.Rdx; regs[(int)CoreRegister.Rsi] = r.Rsi; regs[(int)CoreRegister.Rdi] = r.Rdi;
+            regs[(int)CoreRegister.Rip] = r.Rip; regs[(int)CoreRegister.Eflags] = r.Rflags; regs[(int)CoreRegister.Rsp] = r.Rsp;
+            regs[(int)CoreRegister.Cs] = sr.Cs.Selector; regs[(int)CoreRegister.Ss] = sr.Ss.Selector;
+            regs[(int)CoreRegister.Ds] = sr.Ds.Selector; regs[(int)CoreRegister.Es] = sr.Es.Selector;
+            regs[(int)CoreRegister.Fs] = sr.Fs.Selector; regs[(int)CoreRegister.Gs] = sr.Gs.Selector;
+            regs[(int)CoreRegister.FsBase] = sr.Fs.Base; regs[(int)CoreRegister.GsBase] = sr.Gs.Base;
+            // struct x86_trap_regs { cr2, ec, rip, cs, rflags, rsp, ss }: the halt hypercall checked 512 bytes readable.
+            if (cookie != 0 && _memory!.TryGetSpan(cookie, 7 * 8, out var frame))
+            {
+                regs[(int)CoreRegister.Rip] = BinaryPrimitives.ReadUInt64LittleEndian(frame[16..]);
+                regs[(int)CoreRegister.Cs] = BinaryPrimitives.ReadUInt64LittleEndian(frame[24..]);
+                regs[(int)CoreRegister.Eflags] = BinaryPrimitives.ReadUInt64LittleEndian(frame[32..]);
+                regs[(int)CoreRegister.Rsp] = BinaryPrimitives.ReadUInt64LittleEndian(frame[40..]);
+                regs[(int)CoreRegister.Ss] = BinaryPrimitives.ReadUInt64LittleEndian(frame[48..]);
+            }
+            string path = Path.Combine(directory, HvtCoreFile.FileName(Environment.ProcessId));
+            HvtNotice?.Invoke($"dumpcore: dumping guest core to: {path}");
+            var (_, dumped, pages) = HvtCoreFile.Write(directory, Environment.ProcessId, _memory!, regs);
+            HvtNotice?.Invoke($"dumpcore: dumped {dumped} pages of total {pages} pages");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or KvmException)
+        {
+            HvtNotice?.Invoke($"dumpcore: {e.Message}");
+            HvtNotice?.Invoke("dumpcore: error(s) dumping core, file may be incomplete");
+        }
     }
 }

@@ -34,11 +34,14 @@ public sealed record VmConfig
     public IReadOnlyList<string> GuestArgs { get; init; } = [];
 
     /// <summary>All checks on user-supplied values, in one place; throws ConfigException with one clear sentence.</summary>
-    public void Validate()
+    public void Validate() => Validate(hvt: false);
+
+    /// <summary>As Validate(); hvt: for a Solo5 hvt machine, whose RAM limits are its own (HvtLayout, checked at boot).</summary>
+    public void Validate(bool hvt)
     {
         if (string.IsNullOrWhiteSpace(KernelPath)) throw new ConfigException("no kernel given (--kernel PATH)");
         if (Cpus < 1 || Cpus > MaxCpus) throw new ConfigException($"--cpus {Cpus} is out of range (1..{MaxCpus})");
-        if (GuestLayout.CheckRamSize(MemoryBytes) is { } problem) throw new ConfigException($"--memory {ByteSize.Format(MemoryBytes)}: {problem}");
+        if (!hvt && GuestLayout.CheckRamSize(MemoryBytes) is { } problem) throw new ConfigException($"--memory {ByteSize.Format(MemoryBytes)}: {problem}");
         if (System.Text.Encoding.UTF8.GetByteCount(Cmdline) > GuestLayout.CmdlineMax)
             throw new ConfigException($"--cmdline is longer than {GuestLayout.CmdlineMax} bytes");
         if (Cmdline.Contains('\0')) throw new ConfigException("--cmdline contains a NUL character");

@@ -79,9 +79,11 @@ public class HvtImageTests
 
     [Theory]
     [InlineData(64UL << 20, null)]
-    [InlineData(1UL << 30, null)]
+    [InlineData(2UL << 20, null)]            // solo5-hvt's minimum: one 2 MiB page
+    [InlineData(4UL << 30, null)]            // and its maximum: four page directories
+    [InlineData(0UL, "at least 2 MiB")]
     [InlineData((64UL << 20) + 4096, "whole 2 MiB pages")]
-    [InlineData((1UL << 30) + (2 << 20), "at most 1024 MiB")]
+    [InlineData((4UL << 30) + (2 << 20), "at most 4096 MiB")]
     public void RAM_size_limits(ulong ram, string? problem)
     {
         string? actual = HvtLayout.CheckRamSize(ram);
@@ -143,14 +145,62 @@ public class HvtImageTests
         Assert.Equal(1500, BinaryPrimitives.ReadUInt16LittleEndian(net[78..]));
         Assert.Equal(1, net[96]);
 
-        // Identity map of all RAM in 2 MiB pages, and nothing past it.
-        Assert.Equal(HvtLayout.Pml4Address + 0x1000 | 3, ram.Memory.Read<ulong>(HvtLayout.Pml4Address));
-        ulong pd = HvtLayout.Pml4Address + 0x2000;
-        Assert.Equal(HvtLayout.Pml4Address + 0x2000 | 3, ram.Memory.Read<ulong>(HvtLayout.Pml4Address + 0x1000));
-        Assert.Equal(0x83UL, ram.Memory.Read<ulong>(pd));
-        Assert.Equal((Ram - (2 << 20)) | 0x83, ram.Memory.Read<ulong>(pd + (Ram / (2 << 20) - 1) * 8));
-        Assert.Equal(0UL, ram.Memory.Read<ulong>(pd + Ram / (2 << 20) * 8));
+        AssertSolo5PageTables(ram.Memory, Ram);
         Assert.Equal(0x00AF_9B00_0000_FFFFUL, ram.Memory.Read<ulong>(HvtLayout.GdtAddress + 8));
+    }
+
+    /// <summary>
+    /// solo5-hvt's tables (hvt_x86_setup_pagetables): PML4 -> PDPT with four entries -> four PDs of 2 MiB pages,
+    /// the first 2 MiB through PT0 in 4 KiB pages: not present below 0x10000, read-only to 1 MiB, writable above.
+    /// </summary>
+    internal static void AssertSolo5PageTables(GuestMemory memory, ulong ram)
+    {
+        Assert.Equal(0x3000UL | 3, memory.Read<ulong>(0x2000));
+        for (ulong i = 0; i < 4; i++) Assert.Equal((0x4000 + i * 0x1000) | 3, memory.Read<ulong>(0x3000 + i * 8));
+        Assert.Equal(0UL, memory.Read<ulong>(0x3000 + 4 * 8));
+        Assert.Equal(0x8000UL | 3, memory.Read<ulong>(0x4000));             // PD[0] -> PT0, not a large page
+        for (ulong page = 0; page < 0x10000; page += 0x1000) Assert.Equal(0UL, memory.Read<ulong>(0x8000 + page / 0x1000 * 8));
+        Assert.Equal(0x10000UL | 1, memory.Read<ulong>(0x8000 + 0x10 * 8));    // boot info: present, read-only
+        Assert.Equal(0xFF000UL | 1, memory.Read<ulong>(0x8000 + 0xFF * 8));
+        Assert.Equal(0x100000UL | 3, memory.Read<ulong>(0x8000 + 0x100 * 8));  // the unikernel's first page: writable
+        Assert.Equal(0x1FF000UL | 3, memory.Read<ulong>(0x8000 + 0x1FF * 8));
+        if (ram > 2 << 20) Assert.Equal((2UL << 20) | 0x83, memory.Read<ulong>(0x4000 + 8));
+        ulong last = ram / (2 << 20) - 1;
+        if (last > 0) Assert.Equal((ram - (2 << 20)) | 0x83, memory.Read<ulong>(0x4000 + last * 8));
+        if (ram < 4UL << 30) Assert.Equal(0UL, memory.Read<ulong>(0x4000 + (last + 1) * 8));
+    }
+
+    [Fact]
+    public void Abi_2_boot_info_has_the_feature_fields_zero_and_the_manifest_after_56_bytes()
+    {
+        var b = Solo5Notes.HvtImage(abiNote: Solo5Notes.AbiNote(1, 2));
+        byte[] file = b.Build();
+        var image = HvtImage.Validate(ElfImage.Parse(file), file, Ram);
+        Assert.Equal(2u, image.AbiVersion);
+        using var ram = new FakeRam(Ram, fill: 0xEE);
+
+        HvtLoader.Load(image, file, ram.Memory, Ram, new Dictionary<int, Solo5DeviceInfo>(), "", 1_000_000_000);
+
+        var info = ram.HostSpan(HvtLayout.BootInfoAddress, 56);
+        ulong mft = BinaryPrimitives.ReadUInt64LittleEndian(info[32..]);
+        Assert.Equal(HvtLayout.BootInfoAddress + 56, mft);
+        Assert.Equal(0u, BinaryPrimitives.ReadUInt32LittleEndian(info[40..]));    // host_features: no HVT_FEATURE_RING_IO
+        Assert.Equal(0u, BinaryPrimitives.ReadUInt32LittleEndian(info[44..]));    // guest_features
+        Assert.Equal(0UL, BinaryPrimitives.ReadUInt64LittleEndian(info[48..]));   // net_ring
+        Assert.Equal(Solo5Manifest.Version, ram.Memory.Read<uint>(mft));
+        Assert.Equal(mft + (ulong)image.Manifest.Size, BinaryPrimitives.ReadUInt64LittleEndian(info[24..]));
+        AssertSolo5PageTables(ram.Memory, Ram);
+    }
+
+    [Theory]
+    [InlineData(2UL << 20)]
+    [InlineData(4UL << 30)]
+    public void Page_tables_cover_solo5_hvts_smallest_and_largest_guest(ulong ram)
+    {
+        // A 4 GiB fake is calloc'ed and left untouched but for the tables; only the small one is poisoned first.
+        using var fake = new FakeRam(ram, fill: ram <= 64 << 20 ? (byte)0xEE : (byte)0);
+        HvtPageTables.Write(fake.Memory, ram);
+        AssertSolo5PageTables(fake.Memory, ram);
     }
 
     [Fact]

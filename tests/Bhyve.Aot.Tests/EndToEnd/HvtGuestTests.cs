@@ -84,8 +84,8 @@ public sealed class HvtGuestTests : IDisposable
     }
 
     [Theory]
-    [InlineData(0, "size is 0")]
-    [InlineData(1000, "size 1000 bytes is not a multiple of 512")]
+    [InlineData(0, "storage: Backing storage must be at least 1 block (512 bytes) in size")]
+    [InlineData(1000, "storage: Backing storage size must be block aligned (512 bytes)")]
     public async Task A_backing_file_solo5_hvt_would_refuse_is_refused(int size, string message)
     {
         string disk = Path.Combine(_dir, "small.img");
@@ -127,7 +127,7 @@ public sealed class HvtGuestTests : IDisposable
 
     [Theory]
     [InlineData(new[] { "--memory", "33M" }, "--memory 33M: a Solo5 hvt guest needs memory in whole 2 MiB pages")]
-    [InlineData(new[] { "--memory", "2G" }, "at most 1024 MiB")]
+    [InlineData(new[] { "--memory", "6G" }, "at most 4096 MiB")]
     [InlineData(new[] { "--cpus", "2" }, "runs on one vCPU")]
     [InlineData(new[] { "--cmdline", "x" }, "takes its arguments after --")]
     [InlineData(new[] { "--disk", "path=/dev/null" }, "--disk: a Solo5 hvt unikernel has no PCI")]

@@ -9,15 +9,18 @@ namespace Bhyve.Aot.Boot.Solo5;
 /// </summary>
 public sealed class HvtImage
 {
-    private HvtImage(ElfImage elf, Solo5Manifest manifest, ulong kernelEnd, RamRange[] readOnly)
+    private HvtImage(ElfImage elf, uint abiVersion, Solo5Manifest manifest, ulong kernelEnd, RamRange[] readOnly)
     {
         Elf = elf;
+        AbiVersion = abiVersion;
         Manifest = manifest;
         KernelEnd = kernelEnd;
         ReadOnlyRanges = readOnly;
     }
 
     public ElfImage Elf { get; }
+    /// <summary>The hvt ABI version the ABI1 note requests (1 or 2): it decides the size of struct hvt_boot_info.</summary>
+    public uint AbiVersion { get; }
     public Solo5Manifest Manifest { get; }
     public ulong Entry => Elf.Entry;
     /// <summary>The first byte past the loaded image, page-aligned (struct hvt_boot_info.kernel_end).</summary>
@@ -29,7 +32,8 @@ public sealed class HvtImage
     {
         if (!elf.TryFindNote(file, Solo5AbiNote.NoteName, Solo5AbiNote.NoteType, out var abi))
             throw new BootImageException($"no Solo5 ABI note (\"Solo5\" ABI1): this is not a Solo5 hvt unikernel; it is {KernelKinds.DescribeFound(elf, file)}");
-        Solo5AbiNote.Parse(abi).RequireHvt();
+        var abiNote = Solo5AbiNote.Parse(abi);
+        abiNote.RequireHvt();
         if (!elf.TryFindNote(file, Solo5Manifest.NoteName, Solo5Manifest.NoteType, out var mft))
             throw new BootImageException("a Solo5 hvt unikernel without a manifest note (\"Solo5\" MFT1)");
         var manifest = Solo5Manifest.Parse(mft);
@@ -49,7 +53,7 @@ public sealed class HvtImage
             end = Math.Max(end, AlignUp(s.End));
         }
         if (!entryLoaded) throw new BootImageException($"entry point 0x{elf.Entry:x} is not inside an executable loaded segment");
-        return new HvtImage(elf, manifest, end, ReadOnlyPages(elf.Segments));
+        return new HvtImage(elf, abiNote.Version, manifest, end, ReadOnlyPages(elf.Segments));
     }
 
     /// <summary>Pages wholly owned by non-writable segments: a page a writable segment also touches stays writable.</summary>

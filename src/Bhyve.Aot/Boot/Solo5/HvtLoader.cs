@@ -8,9 +8,17 @@ namespace Bhyve.Aot.Boot.Solo5;
 public readonly record struct HvtBoot(ulong Entry, ulong BootInfoAddress, ulong StackPointer);
 
 /// <summary>
-/// Loads a validated hvt image as solo5-hvt does: segments at their addresses (bss zeroed), a GDT and identity
-/// page tables, struct hvt_boot_info { mem_size, kernel_end, cpu_cycle_freq, cmdline, mft } followed by the
-/// tender's copy of the manifest (devices marked attached, with their properties) and the command line.
+/// Loads a validated hvt image as solo5-hvt does: segments at their addresses (the tail of each zeroed; segments
+/// with no file bytes, the bss, are left to RAM that is zero when mapped, as solo5-hvt leaves them), a GDT and
+/// solo5-hvt's page tables (HvtPageTables), struct hvt_boot_info at 0x10000 in the size the image's ABI version
+/// has, followed by the tender's copy of the manifest (devices marked attached, with their properties) and the
+/// command line.
+///
+/// host_features is 0: HVT_FEATURE_RING_IO (a shared-memory net ring served by a tender I/O thread spinning on it,
+/// kicked through an ioeventfd) is not offered. It was not built or measured here, so there is no measurement that
+/// it beats the hypercalls; on this host a ring kick still costs an ioeventfd exit (~6.6 us against ~22 us for a
+/// hypercall's exit to user space) and the I/O thread's spin competes with the vCPU for two shared cores. A guest
+/// that finds host_features 0 uses the hypercalls, as with solo5-hvt on a host without ioeventfd.
 /// </summary>
 public static class HvtLoader
 {
@@ -19,18 +27,21 @@ public static class HvtLoader
     {
         foreach (var s in image.Elf.Segments)
         {
+            if (s.FileSize == 0) continue;
             file.Slice((int)s.FileOffset, (int)s.FileSize).CopyTo(memory.GetSpan(s.PhysicalAddress, s.FileSize));
             memory.GetSpan(s.PhysicalAddress + s.FileSize, s.MemorySize - s.FileSize).Clear();
         }
         LongMode.WriteGdt(memory, HvtLayout.GdtAddress);
-        LongMode.WriteIdentityPageTables(memory, HvtLayout.Pml4Address, ramBytes);
+        HvtPageTables.Write(memory, ramBytes);
 
-        ulong mftAddress = HvtLayout.BootInfoAddress + HvtLayout.BootInfoSize;
+        int bootInfoSize = HvtLayout.BootInfoSize(image.AbiVersion);
+        ulong mftAddress = HvtLayout.BootInfoAddress + (ulong)bootInfoSize;
         ulong cmdlineAddress = mftAddress + (ulong)image.Manifest.Size;
         WriteManifest(memory.GetSpan(mftAddress, (ulong)image.Manifest.Size), image.Manifest, attached);
         WriteCmdline(memory.GetSpan(cmdlineAddress, HvtLayout.CmdlineSize), cmdline);
 
-        var info = memory.GetSpan(HvtLayout.BootInfoAddress, HvtLayout.BootInfoSize);
+        var info = memory.GetSpan(HvtLayout.BootInfoAddress, (ulong)bootInfoSize);
+        info.Clear();   // ABI 2: host_features = guest_features = 0, net_ring = 0 (no ring I/O, see above)
         BinaryPrimitives.WriteUInt64LittleEndian(info[0..], ramBytes);
         BinaryPrimitives.WriteUInt64LittleEndian(info[8..], image.KernelEnd);
         BinaryPrimitives.WriteUInt64LittleEndian(info[16..], tscHz);
@@ -41,7 +52,9 @@ public static class HvtLoader
     }
 
     internal static void Apply(Vcpu vcpu, HvtBoot boot) =>
-        LongMode.Apply(vcpu, HvtLayout.GdtAddress, HvtLayout.Pml4Address, boot.Entry, boot.StackPointer, rdi: boot.BootInfoAddress, rsi: 0);
+        // CR0.WP as solo5-hvt's X86_CR0_INIT: the guest's read-only pages bind its own CPL0 code too.
+        LongMode.Apply(vcpu, HvtLayout.GdtAddress, HvtLayout.Pml4Address, boot.Entry, boot.StackPointer, rdi: boot.BootInfoAddress, rsi: 0,
+            cr0Extra: LongMode.Cr0Wp);
 
     /// <summary>The command line solo5-hvt builds: the arguments joined by single spaces, at most HVT_CMDLINE_SIZE - 1 bytes.</summary>
     public static string JoinArguments(IReadOnlyList<string> args)

@@ -21,8 +21,11 @@ public readonly record struct Solo5AbiNote(uint Target, uint Version)
     public const string NoteName = "Solo5";
     public const uint NoteType = 0x3149_4241; // "ABI1"
     public const int DescriptorSize = 16;
-    /// <summary>The hvt ABI version of Solo5's public hvt_abi.h that this tender implements.</summary>
-    public const uint HvtVersion = 1;
+    /// <summary>
+    /// The hvt ABI versions of Solo5's hvt_abi.h this tender implements: 1 (Solo5 up to v0.7.x) and 2 (v0.8.0 on,
+    /// HVT_ABI_VERSION today). The tender's side differs only in struct hvt_boot_info (see HvtLayout.BootInfoSize).
+    /// </summary>
+    public const uint MinHvtVersion = 1, MaxHvtVersion = 2;
 
     public static Solo5AbiNote Parse(ReadOnlySpan<byte> descriptor)
     {
@@ -47,7 +50,7 @@ public readonly record struct Solo5AbiNote(uint Target, uint Version)
     {
         if (Target != (uint)Solo5Target.Hvt)
             throw new BootImageException($"a Solo5 unikernel built for the {TargetName} target: bhyve-aot runs only hvt unikernels (solo5-hvt)");
-        if (Version != HvtVersion)
-            throw new BootImageException($"a Solo5 hvt unikernel that requests hvt ABI version {Version}: bhyve-aot implements version {HvtVersion}");
+        if (Version is < MinHvtVersion or > MaxHvtVersion)
+            throw new BootImageException($"a Solo5 hvt unikernel that requests hvt ABI version {Version}: bhyve-aot implements versions {MinHvtVersion} and {MaxHvtVersion}");
     }
 }

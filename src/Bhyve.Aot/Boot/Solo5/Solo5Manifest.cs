@@ -43,7 +43,7 @@ public sealed class Solo5Manifest
         if (descriptor.Length > MaxDescriptorSize)
             throw Bad($"its note is {descriptor.Length} bytes, more than {MaxEntries} entries can take ({MaxDescriptorSize})");
         if (descriptor.Length < DescriptorPadding + HeaderSize)
-            throw Bad($"its note is truncated ({descriptor.Length} bytes)");
+            throw Bad($"note does not fall within valid size ({descriptor.Length} bytes, truncated)");
         var mft = descriptor[DescriptorPadding..];
         uint version = BinaryPrimitives.ReadUInt32LittleEndian(mft);
         uint count = BinaryPrimitives.ReadUInt32LittleEndian(mft[4..]);

@@ -44,6 +44,9 @@ public sealed unsafe class HvtHypercalls : IBusDevice
         _fault = fault;
     }
 
+    /// <summary>The cookie of the halt hypercall (a guest trap frame, checked readable for HaltCookieMax bytes), or 0.</summary>
+    public ulong HaltCookie { get; private set; }
+
     /// <summary>Hypercalls served, by number (index 0 unused); read by tests and --stats.</summary>
     public long[] Counts { get; } = new long[(int)HvtHypercall.Halt + 1];
 
@@ -182,6 +185,7 @@ public sealed unsafe class HvtHypercalls : IBusDevice
         int status = *(int*)(h + 8);
         // A cookie (a trap frame for dump tools) must point at HVT_HALT_COOKIE_MAX readable bytes.
         if (cookie != 0 && !In(cookie, HaltCookieMax, HvtHypercall.Halt, out _)) return;
+        HaltCookie = cookie;
         // The process status is 8 bits: solo5-hvt returns exit_status from main, so the OS keeps its low byte.
         _halt(status & 0xFF);
     }
