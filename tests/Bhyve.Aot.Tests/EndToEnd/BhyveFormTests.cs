@@ -38,8 +38,8 @@ public sealed class BhyveFormTests : IDisposable
     [Fact]
     public async Task Hello_boots_from_the_example_machine_file()
     {
-        // The committed example names the guest relative to the repository root; point it at the guests under test.
-        string json = File.ReadAllText(Path.Combine(Repo.Root, "examples", "hello.json")).Replace("native/guest/build/hello.elf", Repo.Guest("hello.elf"));
+        // The committed example names the guest relative to the file (in examples/); point it at the guests under test.
+        string json = File.ReadAllText(Path.Combine(Repo.Root, "examples", "hello.json")).Replace("../native/guest/build/hello.elf", Repo.Guest("hello.elf"));
         string file = Path.Combine(_dir, "hello.json");
         File.WriteAllText(file, json);
 
@@ -122,7 +122,7 @@ public sealed class BhyveFormTests : IDisposable
         Repo.RequireKvm();
         string image = Path.Combine(_dir, "example.img");
         string json = File.ReadAllText(Path.Combine(Repo.Root, "examples", "blk.json"))
-            .Replace("native/guest/build/blk-selftest.elf", Repo.Guest("blk-selftest.elf"))
+            .Replace("../native/guest/build/blk-selftest.elf", Repo.Guest("blk-selftest.elf"))
             .Replace("/var/tmp/bhyve-aot-blk.img", image);
         string file = Path.Combine(_dir, "blk.json");
         File.WriteAllText(file, json);
@@ -139,7 +139,7 @@ public sealed class BhyveFormTests : IDisposable
 
     /// <summary>The NativeAOT binary's JSON (source-generated, resource keys instead of messages) words errors the same.</summary>
     [Theory]
-    [InlineData("""{ "boot-source": { "kernel_image_path": "k" }, "drives": [ { "path_on_host": "a", "io_engine": "Async" } ] }""", "line 1: drives[0].io_engine: unknown field 'io_engine' (see the MACHINE FILE section of the README)")]
+    [InlineData("""{ "boot-source": { "kernel_image_path": "k" }, "drives": [ { "path_on_host": "a", "io_mode": "Async" } ] }""", "line 1: drives[0].io_mode: unknown field 'io_mode' (see the MACHINE FILE section of the README)")]
     [InlineData("""{ "boot-source": { "kernel_image_path": "k" }, "machine-config": { "vcpu_count": "two" } }""", "line 1: machine-config.vcpu_count: expected a whole number")]
     [InlineData("{ \"boot-source\": ", "line 1: not valid JSON")]
     public async Task Machine_file_errors_from_the_binary(string json, string message)
