@@ -12,7 +12,7 @@ APT_GET    := DEBIAN_FRONTEND=noninteractive apt-get -y -q -o=Dpkg::Use-Pty=0
 BENCH_DISK ?= 2G
 BENCH_ARGS ?=
 
-.PHONY: all deps deps-test guests build publish run test bench bench-storage bench-micro linux-image clean
+.PHONY: all deps deps-test guests build publish run test test-linux-long bench bench-storage bench-micro bench-linux-boot linux-image clean
 
 all: publish guests
 
@@ -58,10 +58,22 @@ test: deps-test publish guests linux-image
 	  echo "$$(count Passed) passed, $$(count Failed) failed, $$(count Skipped) skipped"; \
 	  exit $$status
 
+# The longer Linux runs on the shared kernel (../shared/linux), more boots than `make test` affords: the
+# failure paths (read-only disk, file truncated under the guest, driver unbind/bind with I/O in flight).
+test-linux-long: deps-test publish guests linux-image
+	@BHYVE_AOT_LINUX_LONG=1 BHYVE_AOT_BIN=$(abspath $(BIN)) BHYVE_AOT_GUESTS=$(abspath $(GUESTS)) BHYVE_AOT_LINUX=$(abspath $(LINUX)) \
+	  $(DOTNET) test tests/Bhyve.Aot.Tests/Bhyve.Aot.Tests.csproj -c Release --nologo --logger "console;verbosity=normal" \
+	    --filter "FullyQualifiedName~EndToEnd.Linux"
+
 # The whole benchmark suite: storage (bhyve-aot vs QEMU vs host io_uring, results and charts under
-# bench/results/<UTC timestamp>/), the hot-path micro-benchmarks (fail on any allocation), boot time.
-bench: bench-storage bench-micro
+# bench/results/<UTC timestamp>/), the hot-path micro-benchmarks (fail on any allocation), boot time
+# (our test guest, then the shared Linux kernel to /init against QEMU microvm).
+bench: bench-storage bench-micro bench-linux-boot
 	python3 bench/startup.py
+
+LINUX_BOOT_ARGS ?=
+bench-linux-boot: deps-test publish linux-image
+	python3 tests/linux/boot-bench.py --bin $(BIN) --busybox $(LINUX)/busybox --log $(OUT)/linux-boot-bench $(LINUX_BOOT_ARGS)
 
 bench-storage: deps-test publish guests
 	@dir=bench/results/$$(date -u +%Y%m%d-%H%M%S); \

@@ -7,7 +7,7 @@ namespace Bhyve.Aot.StorageBench;
 /// The one file every target works on: created from a size or taken from a path, filled with data so reads hit real
 /// blocks (not holes), and reset before each discard series so every target deallocates the same kind of extents.
 /// </summary>
-public sealed unsafe class BackingFile : IDisposable
+public sealed class BackingFile : IDisposable
 {
     private readonly bool _owned;
 
@@ -36,7 +36,8 @@ public sealed unsafe class BackingFile : IDisposable
     public static BackingFile OpenExisting(string path)
     {
         var info = new FileInfo(path);
-        if (!info.Exists) throw new BenchException($"--disk: {path}: no such file (give a path to an existing file, or a size such as 2G)");
+        if (Directory.Exists(path)) throw new BenchException($"--disk: {Os.InputFile.Escape(path)}: is a directory (give a path to an existing file, or a size such as 2G)");
+        if (!info.Exists) throw new BenchException($"--disk: {Os.InputFile.Escape(path)}: {Os.InputFile.DescribeOpenFailure(path, 2)} (give a path to an existing file, or a size such as 2G)");
         if (info.Length < 1 << 20 || info.Length % 4096 != 0) throw new BenchException($"--disk: {path}: needs at least 1 MiB and a multiple of 4 KiB (it has {info.Length} bytes)");
         return new BackingFile(info.FullName, info.Length, owned: false);
     }
@@ -72,7 +73,8 @@ public sealed unsafe class BackingFile : IDisposable
     }
 
     /// <summary>st_blocks: 512-byte units actually allocated to the file.</summary>
-    public long AllocatedBlocks()
+    // SAFETY: the path is NUL-terminated and pinned for the call; statx writes at most 256 bytes (Statx.Size) into the stack buffer of that size, and stx_blocks lies inside it
+    public unsafe long AllocatedBlocks()
     {
         byte[] cPath = System.Text.Encoding.UTF8.GetBytes(Path + "\0");
         byte* buffer = stackalloc byte[256];

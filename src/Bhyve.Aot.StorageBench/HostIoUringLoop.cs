@@ -9,14 +9,14 @@ namespace Bhyve.Aot.StorageBench;
 /// The host baseline when fio is missing: the workload driven straight through bhyve-aot's io_uring block engine
 /// (the same engine the devices use), QueueDepth requests in flight, each timed from preparation to reaping.
 /// </summary>
-public static unsafe class HostIoUringLoop
+public static class HostIoUringLoop
 {
-    public static Measurement Run(BackingFile backing, StorageWorkload w, RunSettings s)
+    // SAFETY: slot < qd keeps every iovec inside the qd * bs buffer, which is freed only after the engine (and its ring) is disposed; poll gets one PollFd on our stack
+    public static unsafe Measurement Run(BackingFile backing, StorageWorkload w, RunSettings s)
     {
         int qd = w.QueueDepth, bs = w.BlockSize;
         long blocks = backing.Size / bs;
-        using var file = BlockFile.Open(backing.Path, readOnly: false, direct: s.Cache == CacheMode.Direct);
-        using var engine = BlockEngineFactory.Create(file, new BlockEngineOptions(QueueDepth: Math.Max(2 * qd, 8), MaxSegments: 1, BounceBuffers: 1, BounceBufferBytes: bs), BlockEngineKind.IoUring, out _);
+        // The buffers outlive the engine: freed in the outer finally, after the ring is closed.
         byte* ram = (byte*)NativeMemory.AlignedAlloc((nuint)(qd * bs), 4096);
         var started = new long[qd];
         var flushing = new bool[qd];
@@ -27,6 +27,8 @@ public static unsafe class HostIoUringLoop
         long deadline = Stopwatch.GetTimestamp() + (long)(s.DurationMs / 1000.0 * Stopwatch.Frequency);
         try
         {
+            using var file = BlockFile.Open(backing.Path, readOnly: false, direct: s.Cache == CacheMode.Direct);
+            using var engine = BlockEngineFactory.Create(file, new BlockEngineOptions(QueueDepth: Math.Max(2 * qd, 8), MaxSegments: 1, BounceBuffers: 1, BounceBufferBytes: bs), BlockEngineKind.IoUring, out _);
             void Start(int slot)
             {
                 bool write = w.Kind is WorkloadKind.RandWrite or WorkloadKind.SeqWrite or WorkloadKind.FlushWrite

@@ -2,9 +2,9 @@ using System.Text.Json.Serialization;
 
 namespace Bhyve.Aot.StorageBench;
 
-/// <summary>Source-generated (reflection-free, AOT-safe) JSON for results.json.</summary>
+/// <summary>Source-generated (reflection-free, AOT-safe) JSON for results.json: snake_case, as the machine file, `check --json` and Firecracker.</summary>
 [JsonSourceGenerationOptions(
-    PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
+    PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
     WriteIndented = true,
     UseStringEnumConverter = true,
     NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals)]

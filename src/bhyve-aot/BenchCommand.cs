@@ -16,7 +16,11 @@ public static class BenchCommand
         OneOf(vs, "qemu");
         var duration = new Option<string?>("--duration") { Description = "length of each run, e.g. 2s, 500ms (default 2s; 200ms with --quick)" };
         var quick = new Option<bool>("--quick") { Description = "smoke run in seconds: short runs, one round, small discard sizes" };
-        var rounds = new Option<int?>("--rounds") { Description = "rounds per workload, targets alternating (default 2; 1 with --quick)" };
+        var rounds = new Option<int?>("--rounds")
+        {
+            Description = "rounds per workload, targets alternating (default 2; 1 with --quick)",
+            CustomParser = r => RunCommand.WholeNumber(r, "--rounds", "a number of rounds"),
+        };
         var cache = new Option<string>("--cache") { Description = "direct (O_DIRECT, QEMU cache=none) or buffered (page cache, QEMU cache=writeback)", DefaultValueFactory = _ => "direct" };
         OneOf(cache, "direct", "buffered");
         var output = new Option<string?>("--output", "-o") { Description = "results directory (default bench/results/<UTC timestamp>)" };
@@ -32,7 +36,7 @@ public static class BenchCommand
             string? durationText = result.GetValue(duration);
             int ms = isQuick ? 200 : 2000;
             if (durationText is not null && !TryParseDuration(durationText, out ms))
-                return Program.Fail(ExitCodes.Usage, $"--duration: '{durationText}' is not a duration (examples: 10s, 500ms)");
+                return Report.Fail(ExitCodes.Usage, $"--duration: '{durationText}' is not a duration (examples: 10s, 500ms)");
             string devices = result.GetValue(device)!;
             BenchDevice[] selected = devices switch
             {
@@ -45,10 +49,13 @@ public static class BenchCommand
                 result.GetValue(disk)!, selected, result.GetValue(vs) == "qemu", ms, result.GetValue(rounds) ?? (isQuick ? 1 : 2), isQuick,
                 result.GetValue(cache) == "buffered" ? CacheMode.Buffered : CacheMode.Direct, self, result.GetValue(guest),
                 result.GetValue(output) ?? Path.Combine("bench", "results", DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", System.Globalization.CultureInfo.InvariantCulture)));
+            // Refused before the suite runs for minutes, not after: results never overwrite a file.
+            if (File.Exists(options.OutputDirectory))
+                return Report.Fail(ExitCodes.Usage, $"--output {Os.InputFile.Escape(options.OutputDirectory)}: is a file; give a directory (new or existing)");
             try { return StorageBenchProgram.Run(options, Console.Out, Console.Error, !Console.IsErrorRedirected); }
-            catch (BenchException e) { return Program.Fail(ExitCodes.Usage, e.Message); }
-            catch (HostUnsupportedException e) { return Program.Fail(ExitCodes.HostUnsupported, e.Message); }
-            catch (Exception e) { return Program.Fail(ExitCodes.VmmFailure, $"internal error: {e.GetType().Name}: {e.Message}"); }
+            catch (BenchException e) { return Report.Fail(ExitCodes.Usage, e.Message); }
+            catch (HostUnsupportedException e) { return Report.Fail(ExitCodes.HostUnsupported, e.Message); }
+            catch (Exception e) { return Report.Exception(e); }
         });
         return new Command("bench", "Benchmarks.") { storage };
     }

@@ -21,7 +21,7 @@ public static class ConfigCommand
         HelpEpilogue.Set(print,
             "MACHINE is a run command line in any of the three forms. Every default and each device's PCI slot is spelled\n"
             + "out, so the forms can be compared; the output runs with `bhyve-aot run --config FILE`.\n\n"
-            + HelpExamples.Format(HelpExamples.ConfigPrint) + "\n\n" + ExitCodes.Table);
+            + HelpExamples.Format(HelpExamples.ConfigPrint) + "\n\n" + ExitCodes.ToolTable);
         print.SetAction(result => Print(result.GetValue(machine) ?? []));
         return new Command("config", "Machine configuration tools.") { print };
     }
@@ -31,14 +31,14 @@ public static class ConfigCommand
         if (machine.Count == 0) return Program.Fail(ExitCodes.Usage, $"config print: {Usage}");
         if (machine[0] == "run") return Program.Invoke(new RootCommand { RunCommand.Create(Write) }, [.. machine]);
         if (machine[0] == "--config") return Program.Invoke(new RootCommand { RunCommand.Create(Write) }, ["run", .. machine]);
-        if (machine[0].StartsWith('-')) return BhyveForm.Dispatch(machine, Write);
-        return Program.Fail(ExitCodes.Usage, $"config print: '{machine[0]}' is not a machine; {Usage}");
+        if (machine[0].StartsWith('-')) return BhyveForm.Dispatch(machine, Write, bhyveStatus: false);
+        return Report.Fail(ExitCodes.Usage, $"config print: '{Os.InputFile.Escape(machine[0])}' is not a machine; {Usage}");
     }
 
     /// <summary>Prints an already validated configuration.</summary>
-    private static int Write(VmConfig config, bool stats)
+    private static int Write(VmConfig config, RunSwitches switches)
     {
         Console.Out.WriteLine(MachineFileWriter.Write(config));
-        return ExitCodes.PoweredOff;
+        return ExitCodes.Success;
     }
 }

@@ -4,6 +4,7 @@ using System.Reflection;
 using Bhyve.Aot.Api;
 using Bhyve.Aot.Api.Http;
 using Bhyve.Aot.Config;
+using Bhyve.Aot.Os;
 using Bhyve.Aot.Vmm;
 
 namespace Bhyve.Aot.Cli;
@@ -47,7 +48,7 @@ public static class FirecrackerCommand
         var metricsPath = new Option<string?>("--metrics-path") { Description = "Path to a fifo or a file used for configuring the metrics on startup." };
         var bootTimer = new Option<bool>("--boot-timer") { Description = "Whether or not to load boot timer device for logging elapsed time since InstanceStart command (accepted; not built yet, see README)." };
         var seccompFilter = new Option<string?>("--seccomp-filter") { Description = "Accepted for compatibility; seccomp filtering is bhyve-aot's own (not applied from this file)." };
-        var noSeccomp = new Option<bool>("--no-seccomp") { Description = "Accepted for compatibility." };
+        var noSeccomp = new Option<bool>("--no-seccomp") { Description = "Disable seccomp filtering (bhyve-aot's own filters, as `run --seccomp off`)." };
         var startTime = new Option<ulong?>("--start-time-us") { Description = "Process start time (wall clock, microseconds); accepted." };
         var startCpu = new Option<ulong?>("--start-time-cpu-us") { Description = "Process start CPU time (microseconds); accepted." };
         var parentCpu = new Option<ulong?>("--parent-cpu-time-us") { Description = "Parent process CPU time (microseconds); accepted." };
@@ -71,11 +72,12 @@ public static class FirecrackerCommand
                 return 0;
             }
             if (r.GetValue(seccompFilter) is not null && r.GetValue(noSeccomp))
-                return Program.Fail(ExitCodes.Usage, "--seccomp-filter and --no-seccomp cannot be used together");
+                return Report.Fail(ExitCodes.Usage, "--seccomp-filter and --no-seccomp cannot be used together");
             string instance = r.GetValue(id)!;
             if (instance.Length is 0 or > 64 || !instance.All(c => char.IsAsciiLetterOrDigit(c) || c == '-'))
-                return Program.Fail(ExitCodes.Usage, $"--id '{instance}': 1 to 64 characters, letters, digits and '-'");
-            if (r.GetValue(payload) <= 0) return Program.Fail(ExitCodes.Usage, "--http-api-max-payload-size: a positive number of bytes");
+                return Report.Fail(ExitCodes.Usage, $"--id '{instance}': 1 to 64 characters, letters, digits and '-'");
+            if (r.GetValue(payload) <= 0) return Report.Fail(ExitCodes.Usage, "--http-api-max-payload-size: a positive number of bytes");
+            RunCommand.SeccompEnabled = !r.GetValue(noSeccomp);
 
             var logger = new VmmLogger(instance);
             FirecrackerApi? api = null;
@@ -88,10 +90,10 @@ public static class FirecrackerCommand
                     Console.SetError(logger.Tee(Console.Error));
                 }
                 else if (r.GetValue(level) is { } lonely && !VmmLogger.TryParseLevel(lonely, out _))
-                    return Program.Fail(ExitCodes.Usage, $"--level '{lonely}': expected Error, Warning, Info, Debug, Trace or Off");
+                    return Report.Fail(ExitCodes.Usage, $"--level '{lonely}': expected Error, Warning, Info, Debug, Trace or Off");
                 if (r.GetValue(metricsPath) is { } path) metrics.Configure(new MetricsSection { MetricsPath = path }, instance);
             }
-            catch (ConfigException e) { return Program.Fail(ExitCodes.Usage, e.Message); }
+            catch (ConfigException e) { return Report.Fail(ExitCodes.Usage, e.Message); }
             logger.Info($"Running bhyve-aot {VmmVersion} as Firecracker v{FirecrackerApi.FirecrackerApiVersion}");
             if (r.GetValue(bootTimer)) logger.Warn("--boot-timer: the boot timer device is not built in bhyve-aot yet; no boot time will be logged");
             if (r.GetValue(seccompFilter) is not null) logger.Warn("--seccomp-filter: not applied; bhyve-aot installs its own filters");
@@ -100,27 +102,27 @@ public static class FirecrackerCommand
             if (r.GetValue(configFile) is { } file)
             {
                 try { fromFile = MachineFileReader.Load(file); }
-                catch (ConfigException e) { return Program.Fail(ExitCodes.Usage, e.Message); }
+                catch (ConfigException e) { return Report.Fail(ExitCodes.Usage, e.Message); }
             }
             if (r.GetValue(noApi))
             {
-                if (fromFile is null) return Program.Fail(ExitCodes.Usage, "--no-api needs --config-file: without the API the machine comes from the file");
-                try { return RunCommand.Run(fromFile, false, m => { }); }
+                if (fromFile is null) return Report.Fail(ExitCodes.Usage, "--no-api needs --config-file: without the API the machine comes from the file");
+                try { return RunCommand.Run(fromFile, new RunSwitches(Stats: false)); }
                 finally { metrics.Flush(periodic: true); metrics.Dispose(); logger.Dispose(); }
             }
             var limits = HttpLimits.Default with { MaxBodyBytes = r.GetValue(payload) };
-            return Serve(r.GetValue(apiSock)!, instance, fromFile, stats: false, logger, metrics, limits, a => api = a);
+            return Serve(r.GetValue(apiSock)!, instance, fromFile, new RunSwitches(Stats: false), logger, metrics, limits, a => api = a);
         });
         return Program.Invoke(root, args);
     }
 
     /// <summary>`bhyve-aot run ... --api-sock PATH`: the machine boots at once and the API serves its post-boot requests.</summary>
-    public static int RunWithApi(VmConfig config, bool stats, string socket)
+    public static int RunWithApi(VmConfig config, RunSwitches switches, string socket)
     {
         var logger = new VmmLogger(config.Name ?? DefaultInstanceId);
         FirecrackerApi? api = null;
         var metrics = new MetricsWriter(json => api?.WriteMetrics(json));
-        return Serve(socket, config.Name ?? DefaultInstanceId, config, stats, logger, metrics, HttpLimits.Default, a => api = a);
+        return Serve(socket, config.Name ?? DefaultInstanceId, config, switches, logger, metrics, HttpLimits.Default, a => api = a);
     }
 
     /// <summary>
@@ -128,7 +130,7 @@ public static class FirecrackerCommand
     /// InstanceStart arrives. A start that fails before the guest runs is answered with its reason and the API waits
     /// for a corrected configuration; once a guest has run, its end is the process's end.
     /// </summary>
-    private static int Serve(string socket, string instance, VmConfig? preconfigured, bool stats, VmmLogger logger, MetricsWriter metrics,
+    private static int Serve(string socket, string instance, VmConfig? preconfigured, RunSwitches switches, VmmLogger logger, MetricsWriter metrics,
                              HttpLimits limits, Action<FirecrackerApi> created)
     {
         var starts = new System.Collections.Concurrent.BlockingCollection<(VmConfig Config, TaskCompletionSource<string?> Outcome)>();
@@ -143,51 +145,60 @@ public static class FirecrackerCommand
         try { server = new UnixSocketHttpServer(socket, api.Handle, api.Refused, limits); }
         catch (SocketException e)
         {
-            return Program.Fail(ExitCodes.Usage, $"--api-sock {socket}: cannot listen there: {e.Message}{(Path.Exists(socket) ? " (the path exists: remove the old socket first)" : "")}");
+            return Report.Fail(ExitCodes.Usage, $"--api-sock {socket}: cannot listen there: {e.Message}{(Path.Exists(socket) ? " (the path exists: remove the old socket first)" : "")}");
         }
         using var _ = server;
         using var __ = metrics;
         using var ___ = logger;
         server.Start();
         logger.Info($"API server listening on {socket}");
-        if (preconfigured is not null) return Boot(preconfigured, stats, api, null) ?? ExitCodes.VmmFailure;
+        // The API's requests run on runtime thread-pool threads, which inherit the filter of whichever thread started
+        // them (a vCPU's, the main thread's): no filter kind would let them all serve the socket. Until the API has its
+        // own filtered threads, a machine with the API runs without filters, and says so.
+        if (RunCommand.SeccompEnabled)
+        {
+            RunCommand.SeccompEnabled = false;
+            logger.Warn("seccomp: off while the API serves (README: SECCOMP)");
+        }
+        if (preconfigured is not null) return Boot(preconfigured, switches, api, null) ?? ExitCodes.VmmFailure;
         while (true)
         {
             var (config, outcome) = starts.Take();
-            if (Boot(config, stats, api, outcome) is { } code) return code;
+            if (Boot(config, switches, api, outcome) is { } code) return code;
         }
     }
 
     /// <summary>Runs one machine; null when it failed before its guest ran (the API answered with why), else the exit status.</summary>
-    private static int? Boot(VmConfig config, bool stats, FirecrackerApi api, TaskCompletionSource<string?>? outcome)
+    private static int? Boot(VmConfig config, RunSwitches switches, FirecrackerApi api, TaskCompletionSource<string?>? outcome)
     {
         Machine? machine = null;
         bool running = false;
         try
         {
-            machine = new Machine(config);
+            if (RunCommand.HostRamProblem(config, switches) is { } tooBig) throw new ConfigException(tooBig);
+            SeccompFilter.Configure(RunCommand.SeccompEnabled, ExitCodes.VmmFailure);
+            machine = Machine.Create(config);
             machine.Running += () =>
             {
                 running = true;
                 api.SetRunning(config, new MachineControl(machine));
                 outcome?.TrySetResult(null);
             };
-            var exit = machine.Run(Console.OpenStandardOutput(), Console.OpenStandardInput());
+            var exit = machine.Run(Console.OpenStandardOutput(), Console.OpenStandardInput(), RunCommand.RunOptions(switches));
             outcome?.TrySetResult(null);
             if (exit.Message is not null) Console.Error.WriteLine($"bhyve-aot: {config.MessagePrefix}{exit.Message}");
-            foreach (string line in machine.FlushFailures) Console.Error.WriteLine($"bhyve-aot: {config.MessagePrefix}{line}");
-            if (stats) RunCommand.PrintStats(config, machine);
+            if (switches.Stats) RunCommand.PrintStats(config, machine);
             return exit.Code;
         }
         catch (Exception e)
         {
-            string message = RunCommand.FailureMessage(config, e);
+            var (code, line) = RunCommand.Failure(config, e);
             if (outcome is not null && !running)
             {
-                outcome.TrySetResult(message);
+                outcome.TrySetResult(line);
                 return null;
             }
-            return Program.Fail(RunCommand.FailureStatus(e), message);
+            return Report.Fail(code, line);
         }
     }
 }

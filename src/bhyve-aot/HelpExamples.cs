@@ -9,10 +9,10 @@ public static class HelpExamples
     public static readonly string[][] Bhyve =
     [
         ["-c", "2", "-m", "512M", "-s", "0,hostbridge", "-s", "2,virtio-blk,disk.img,discard", "-s", "3,nvme,data.img,dsm=enable",
-         "-l", "com1,stdio", "-k", "vmlinux", "-C", "console=ttyS0", "myvm"],
-        ["-AHP", "-s", "0,hostbridge", "-s", "31,lpc", "-l", "com1,stdio", "-k", "native/guest/build/hello.elf", "-C", "exit=3", "hello"],
+         "-l", "com1,stdio", "-b", "vmlinux", "-t", "console=ttyS0", "myvm"],
+        ["-AHP", "-s", "0,hostbridge", "-s", "31,lpc", "-l", "com1,stdio", "-b", "native/guest/build/hello.elf", "-t", "exit=3", "hello"],
         ["-c", "cpus=4,sockets=2,cores=2", "-m", "1G", "-s", "0,hostbridge", "-s", "4:0,virtio-blk,disk.img,ro,nocache,ser=BHYVE1",
-         "-s", "5,nvme,ram=256,maxq=4,qsz=256,sectsz=4096", "-k", "vmlinux", "vm1"],
+         "-s", "5,nvme,ram=256,maxq=4,qsz=256,sectsz=4096", "-b", "vmlinux", "vm1"],
     ];
 
     public static readonly string[][] Run =
@@ -28,7 +28,7 @@ public static class HelpExamples
     [
         ["config", "print", "run", "--config", "examples/blk.json"],
         ["config", "print", "run", "--kernel", "native/guest/build/hello.elf", "--disk", "disk.img,readonly"],
-        ["config", "print", "-s", "0,hostbridge", "-s", "2,virtio-blk,disk.img", "-k", "native/guest/build/hello.elf", "myvm"],
+        ["config", "print", "-s", "0,hostbridge", "-s", "2,virtio-blk,disk.img", "-b", "native/guest/build/hello.elf", "myvm"],
     ];
 
     /// <summary>"Examples:" and one shell-quoted command line per example.</summary>

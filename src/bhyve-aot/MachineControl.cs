@@ -1,5 +1,7 @@
 using System.Text.Json;
 using Bhyve.Aot.Api;
+using Bhyve.Aot.Devices.Nvme;
+using Bhyve.Aot.Devices.Virtio.Blk;
 using Bhyve.Aot.Vmm;
 
 namespace Bhyve.Aot.Cli;
@@ -28,14 +30,19 @@ public sealed class MachineControl(Machine machine) : IVmControl
         json.WriteNumber("exit_interrupted", exits.Interrupted);
         json.WriteNumber("exit_other", exits.Other);
         json.WriteEndObject();
-        var d = machine.DiskCounters;
+        var d = new VirtioQueueCounters();
+        var n = new NvmeCounters();
+        if (machine is PcMachine pc)
+        {
+            foreach (var disk in pc.Devices.OfType<VirtioBlkKind.Disk>()) d.Add(disk.Device.Counters);
+            foreach (var controller in pc.Devices.OfType<NvmeKind.Controller>()) n.Add(controller.Device.Counters);
+        }
         json.WriteStartObject("block");
         json.WriteNumber("requests", d.Requests);
         json.WriteNumber("doorbells", d.Doorbells);
         json.WriteNumber("interrupts", d.Interrupts);
         json.WriteNumber("backend_full", d.BackendFull);
         json.WriteEndObject();
-        var n = machine.NvmeCounters;
         json.WriteStartObject("nvme");
         json.WriteNumber("io_commands", n.IoCommands);
         json.WriteNumber("admin_commands", n.AdminCommands);

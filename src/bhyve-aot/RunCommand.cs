@@ -15,36 +15,37 @@ public static class RunCommand
 
     /// <summary>The same options with another action: `config print run ...` prints the machine instead of booting it.</summary>
     /// <param name="withApi">runs the machine with the Firecracker API on a socket (--api-sock); null where the option means nothing</param>
-    public static Command Create(Func<VmConfig, bool, int> action, Func<VmConfig, bool, string, int>? withApi = null)
+    public static Command Create(Func<VmConfig, RunSwitches, int> action, Func<VmConfig, RunSwitches, string, int>? withApi = null)
     {
         var configFile = new Option<string?>("--config") { Description = "JSON machine file giving the whole machine (see the README's MACHINE FILE section)" };
         var kernel = new Option<string?>("--kernel", "-k") { Description = "kernel or unikernel to boot: a PVH ELF or a Solo5 hvt unikernel (required unless --config)" };
-        var memory = new Option<ulong>("--memory", "-m")
+        // A string, so that --help shows the default as users write it ("64M", not a byte count).
+        var memory = new Option<string>("--memory", "-m")
         {
-            Description = "guest RAM, with a K/M/G suffix",
-            DefaultValueFactory = _ => VmConfig.DefaultMemoryBytes,
-            CustomParser = r =>
-            {
-                string text = r.Tokens.Count > 0 ? r.Tokens[0].Value : "";
-                if (ByteSize.TryParse(text, out ulong bytes)) return bytes;
-                r.AddError($"--memory: '{text}' is not a size (examples: 64M, 1G)");
-                return 0;
-            },
+            Description = "guest RAM: a size with a K/M/G/T suffix; a plain number is MiB",
+            DefaultValueFactory = _ => ByteSize.Format(VmConfig.DefaultMemoryBytes),
         };
-        var cpus = new Option<int>("--cpus", "-c") { Description = "number of vCPUs", DefaultValueFactory = _ => 1 };
+        memory.Validators.Add(r =>
+        {
+            string text = r.Tokens.Count > 0 ? r.Tokens[0].Value : "";
+            if (r.Tokens.Count > 0 && !ByteSize.TryParse(text, out _)) r.AddError($"--memory: '{InputFile.Escape(text)}' is not a size ({ByteSize.Examples})");
+        });
+        var cpus = new Option<int>("--cpus", "-c")
+        {
+            Description = $"number of vCPUs (1..{VmConfig.MaxCpus})",
+            DefaultValueFactory = _ => 1,
+            CustomParser = r => WholeNumber(r, "--cpus", $"a number of vCPUs (1..{VmConfig.MaxCpus})"),
+        };
+        var overcommit = new Option<bool>("--overcommit") { Description = "allow more guest RAM than the host has (pages are only used when the guest touches them)" };
         var cmdline = new Option<string>("--cmdline", "-C") { Description = "guest command line", DefaultValueFactory = _ => "" };
         var name = new Option<string?>("--name") { Description = "VM name, shown in messages (bhyve's last argument)" };
         var hugePages = new Option<bool>("--huge-pages") { Description = "back guest RAM with transparent huge pages" };
-        var disks = new Option<string[]>("--disk")
+        // One repeatable option per registered device kind (--disk, --nvme, ...).
+        var deviceOptions = DeviceKinds.All.Select(kind => (Kind: kind, Option: new Option<string[]>(kind.LongOption)
         {
-            Description = "virtio-blk disk: path=FILE[,readonly][,discard=unmap|ignore][,direct][,queues=N][,queue-size=N][,size=S,create][,serial=S][,slot=N]; repeatable",
+            Description = $"{kind.Description}: {kind.OptionSyntax}; repeatable",
             AllowMultipleArgumentsPerToken = false,
-        };
-        var nvme = new Option<string[]>("--nvme")
-        {
-            Description = "NVMe controller: path=FILE|ram=SIZE[,readonly][,dsm=auto|enable|disable][,queues=N][,queue-size=N][,sector-size=512|4096][,serial=S][,direct][,size=S,create][,slot=N]; repeatable",
-            AllowMultipleArgumentsPerToken = false,
-        };
+        })).ToArray();
         var initrd = new Option<string?>("--initrd", "-i") { Description = "initial ramdisk for a Linux kernel" };
         var blockDevices = new Option<string[]>("--block-device") { Description = "Solo5 hvt block device: NAME=PATH; repeatable", AllowMultipleArgumentsPerToken = false };
         var netDevices = new Option<string[]>("--net-device") { Description = "Solo5 hvt network device: NAME=TAP; repeatable", AllowMultipleArgumentsPerToken = false };
@@ -54,24 +55,48 @@ public static class RunCommand
             Description = "hide CPU features from the guest, e.g. xsave,cx16,avx (names as in /proc/cpuinfo); repeatable",
             AllowMultipleArgumentsPerToken = false,
         };
-        var stats = new Option<bool>("--stats") { Description = "print VM exit counts on stderr when the guest ends" };
+        var stats = new Option<bool>("--stats") { Description = "print VM exit and device counts on stderr when the VM ends, however it ends" };
         var apiSock = new Option<string?>("--api-sock") { Description = "serve Firecracker's REST API on this Unix socket while the machine runs (README: FIRECRACKER API)" };
+        var shutdownTimeout = new Option<int>("--shutdown-timeout")
+        {
+            Description = "seconds a guest gets to power off after SIGTERM/SIGINT press its ACPI power button, before it is stopped (0: at once)",
+            DefaultValueFactory = _ => (int)MachineRunOptions.DefaultShutdownTimeout.TotalSeconds,
+            CustomParser = r =>
+            {
+                string text = r.Tokens.Count > 0 ? r.Tokens[0].Value : "";
+                if (int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int s) && s <= 3600) return s;
+                r.AddError($"--shutdown-timeout: '{text}' is not a whole number of seconds (0..3600)");
+                return 0;
+            },
+        };
+
+        var seccomp = new Option<string>("--seccomp")
+        {
+            Description = "per-thread seccomp filters once the guest runs: on (default) or off (for debugging; README: SECCOMP)",
+            DefaultValueFactory = _ => "on",
+        };
+        seccomp.AcceptOnlyFromAmong("on", "off");
 
         var command = new Command("run", "Boot a kernel, given by options or by a JSON machine file, and exit with the guest's status.")
         {
-            configFile, kernel, memory, cpus, cmdline, name, disks, nvme, initrd, blockDevices, netDevices, hugePages, cpuidHide, stats, apiSock, guestArgs,
+            configFile, kernel, memory, cpus, cmdline, name,
         };
+        foreach (var (_, option) in deviceOptions) command.Options.Add(option);
+        foreach (var option in new Option[] { initrd, blockDevices, netDevices, hugePages, cpuidHide, stats, overcommit, shutdownTimeout, seccomp, apiSock }) command.Options.Add(option);
+        command.Arguments.Add(guestArgs);
         HelpEpilogue.Set(command,
             "The machine comes from the options or, with --config, from a JSON machine file (README: MACHINE FILE); the bhyve\n"
             + "form (`bhyve-aot -s ... NAME`, see `bhyve-aot --help`) does the same.\n\n"
             + HelpExamples.Format(HelpExamples.Run) + "\n\n" + ExitCodes.Table);
-        Option[] machineOptions = [kernel, memory, cpus, cmdline, name, disks, nvme, initrd, blockDevices, netDevices, hugePages, cpuidHide];
+        Option[] machineOptions = [kernel, memory, cpus, cmdline, name, .. deviceOptions.Select(d => d.Option), initrd, blockDevices, netDevices, hugePages, cpuidHide];
         command.SetAction(result =>
         {
             // Unknown words are only guest arguments after `--`; anywhere else they are mistakes.
             string[] extra = result.GetValue(guestArgs) ?? [];
+            if (extra.Length > 0 && !result.Tokens.Any(t => t.Type == TokenType.DoubleDash) && extra[0].StartsWith('-'))
+                return Report.Fail(ExitCodes.Usage, ParseErrors.UnknownOption(command, "run", extra[0]));
             if (extra.Length > 0 && !result.Tokens.Any(t => t.Type == TokenType.DoubleDash))
-                return Program.Fail(ExitCodes.Usage, $"Unrecognized command or argument '{extra[0]}' (unikernel arguments go after --)");
+                return Report.Fail(ExitCodes.Usage, $"run: unexpected argument '{InputFile.Escape(extra[0])}' (unikernel arguments go after --); see `bhyve-aot run --help`");
             VmConfig config;
             try
             {
@@ -79,24 +104,23 @@ public static class RunCommand
                 {
                     // The file is the whole machine: mixing in options would leave two answers to "what runs".
                     if (machineOptions.FirstOrDefault(o => result.GetResult(o) is { Implicit: false }) is { } mixed)
-                        return Program.Fail(ExitCodes.Usage, $"--config gives the whole machine; {mixed.Name} cannot be added to it");
-                    if (extra.Length > 0) return Program.Fail(ExitCodes.Usage, "--config gives the whole machine; put unikernel arguments in its hvt.args");
+                        return Report.Fail(ExitCodes.Usage, $"--config gives the whole machine; {mixed.Name} cannot be added to it");
+                    if (extra.Length > 0) return Report.Fail(ExitCodes.Usage, "--config gives the whole machine; put unikernel arguments in its hvt.args");
                     config = MachineFileReader.Load(file);
                 }
                 else
                 {
                     if (result.GetValue(kernel) is not { } kernelPath)
-                        return Program.Fail(ExitCodes.Usage, "no kernel given (--kernel PATH or --config FILE)");
+                        return Report.Fail(ExitCodes.Usage, "no kernel given (--kernel PATH or --config FILE)");
                     config = new VmConfig
                     {
                         Name = result.GetValue(name),
                         KernelPath = kernelPath,
-                        MemoryBytes = result.GetValue(memory),
+                        MemoryBytes = ByteSize.TryParse(result.GetValue(memory) ?? "", out ulong bytes) ? bytes : VmConfig.DefaultMemoryBytes,
                         Cpus = result.GetValue(cpus),
                         Cmdline = result.GetValue(cmdline) ?? "",
                         HugePages = result.GetValue(hugePages),
-                        Disks = (result.GetValue(disks) ?? []).Select(DiskConfig.Parse).ToArray(),
-                        Nvme = (result.GetValue(nvme) ?? []).Select(NvmeConfig.Parse).ToArray(),
+                        Devices = deviceOptions.SelectMany(d => (result.GetValue(d.Option) ?? []).Select(d.Kind.Parse)).ToArray(),
                         InitrdPath = result.GetValue(initrd),
                         HvtBlocks = (result.GetValue(blockDevices) ?? []).Select(t => HvtDeviceConfig.Parse("--block-device", t)).ToArray(),
                         HvtNets = (result.GetValue(netDevices) ?? []).Select(t => HvtDeviceConfig.Parse("--net-device", t)).ToArray(),
@@ -106,11 +130,22 @@ public static class RunCommand
                 }
                 config.Validate();
             }
-            catch (ConfigException e) { return Program.Fail(ExitCodes.Usage, e.Message); }
-            if (result.GetValue(apiSock) is { } socket && withApi is not null) return withApi(config, result.GetValue(stats), socket);
-            return action(config, result.GetValue(stats));
+            catch (ConfigException e) { return Report.Fail(ExitCodes.Usage, e.Message); }
+            SeccompEnabled = result.GetValue(seccomp) != "off";
+            var switches = new RunSwitches(result.GetValue(stats), result.GetValue(overcommit), TimeSpan.FromSeconds(result.GetValue(shutdownTimeout)));
+            if (result.GetValue(apiSock) is { } socket && withApi is not null) return withApi(config, switches, socket);
+            return action(config, switches);
         });
         return command;
+    }
+
+    /// <summary>An int option's value with our message (the library's would name a .NET type).</summary>
+    public static int WholeNumber(ArgumentResult r, string option, string what)
+    {
+        string text = r.Tokens.Count > 0 ? r.Tokens[0].Value : "";
+        if (int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int n)) return n;
+        r.AddError($"{option}: '{InputFile.Escape(text)}' is not {what}");
+        return 0;
     }
 
     private static IReadOnlyList<CpuidFeature> ParseCpuidHide(string[] values)
@@ -120,76 +155,53 @@ public static class RunCommand
         return features;
     }
 
-    public static int Run(VmConfig config, bool stats) => Run(config, stats, null);
+    /// <summary>--seccomp (on unless `--seccomp off`); the bhyve form always runs with the filters.</summary>
+    public static bool SeccompEnabled { get; set; } = true;
 
-    /// <summary>Boots <paramref name="config"/>; <paramref name="attach"/> sees the machine before it boots (the API socket uses it).</summary>
-    public static int Run(VmConfig config, bool stats, Action<Machine>? attach)
+    public static int Run(VmConfig config, RunSwitches switches)
     {
-        Machine machine;
+        Machine? machine = null;
         VmExit exit;
         string vm = config.MessagePrefix;
+        if (HostRamProblem(config, switches) is { } tooBig) return Report.Fail(ExitCodes.Usage, vm + tooBig);
         if (config.Name is { } title) ProcessTitle.TrySet(title);
         try
         {
-            machine = new Machine(config);
-            attach?.Invoke(machine);
-            exit = machine.Run(Console.OpenStandardOutput(), Console.OpenStandardInput());
+            SeccompFilter.Configure(SeccompEnabled, ExitCodes.VmmFailure);
+            machine = Machine.Create(config);
+            exit = machine.Run(Console.OpenStandardOutput(), Console.OpenStandardInput(), RunOptions(switches));
         }
-        catch (Exception e) { return Program.Fail(FailureStatus(e), FailureMessage(config, e)); }
+        catch (BootImageException e) { return Report.Fail(ExitCodes.Usage, $"{vm}{InputFile.Escape(config.KernelPath)}: {e.Message}"); }
+        // Everything else, ours or not, is worded in one place (Report: host shortages, KVM, our bugs).
+        catch (Exception e) { return Report.Exception(e, vm); }
         if (exit.Message is not null) Console.Error.WriteLine($"bhyve-aot: {vm}{exit.Message}");
-        foreach (string line in machine.FlushFailures) Console.Error.WriteLine($"bhyve-aot: {vm}{line}");
-        if (stats) PrintStats(config, machine);
+        if (switches.Stats) PrintStats(config, machine);
         return exit.Code;
     }
 
-    /// <summary>The exit status for a run that failed before or while booting.</summary>
-    public static int FailureStatus(Exception e) => e switch
-    {
-        ConfigException or BootImageException => ExitCodes.Usage,
-        // A shortage (ENOMEM, EMFILE, ...) is the host's state, not a missing KVM, whichever call ran into it.
-        ErrnoException { ExhaustedResource: not null } => ExitCodes.HostResource,
-        KvmException => ExitCodes.HostUnsupported,
-        _ => ExitCodes.VmmFailure,
-    };
+    /// <summary>The line refusing more guest RAM than the host has, unless --overcommit; null when it fits.</summary>
+    public static string? HostRamProblem(VmConfig config, RunSwitches switches) =>
+        !switches.Overcommit && HostRam.TotalBytes() is { } hostRam && config.MemoryBytes > hostRam
+            ? $"guest memory {ByteSize.Format(config.MemoryBytes)} is more than this host's {hostRam >> 20} MiB of RAM (--overcommit runs it anyway)"
+            : null;
 
-    /// <summary>The one line for a run that failed before or while booting.</summary>
-    public static string FailureMessage(VmConfig config, Exception e)
-    {
-        string vm = config.MessagePrefix;
-        return e switch
-        {
-            ConfigException => vm + e.Message,
-            BootImageException => $"{vm}{config.KernelPath}: {e.Message}",
-            ErrnoException { ExhaustedResource: { } resource } => $"{vm}host out of {resource}: {e.Message}",
-            KvmException => $"{vm}{e.Message} (run `bhyve-aot check`)",
-            ErrnoException => $"{vm}internal error: {e.Message}",
-            // Anything else is our bug: one line and an even status, never a stack trace or a guest-looking odd status.
-            _ => $"{vm}internal error: {e.GetType().Name}: {e.Message}",
-        };
-    }
+    /// <summary>How `run` runs a machine: signals press the power button, within --shutdown-timeout.</summary>
+    public static MachineRunOptions RunOptions(RunSwitches switches) =>
+        new() { HandleSignals = true, ShutdownTimeout = switches.ShutdownTimeout ?? MachineRunOptions.DefaultShutdownTimeout };
 
+    /// <summary>The status and one line for a run that failed before or while booting (the API answers InstanceStart with the line).</summary>
+    public static (int Code, string Line) Failure(VmConfig config, Exception e) => e is BootImageException
+        ? (ExitCodes.Usage, $"{config.MessagePrefix}{InputFile.Escape(config.KernelPath)}: {e.Message}")
+        // Everything else, ours or not, is worded in one place (Report: host shortages, KVM, our bugs).
+        : Report.Describe(e, config.MessagePrefix);
+
+    /// <summary>--stats: exit counts, a line per device kind and the console, and the GC's counts.</summary>
     public static void PrintStats(VmConfig config, Machine machine)
     {
         string vm = config.MessagePrefix;
         var c = machine.Exits;
         Console.Error.WriteLine($"bhyve-aot: {vm}exits to user space: {c.Total} (port I/O {c.Io}, MMIO {c.Mmio}, interrupted {c.Interrupted}, other {c.Other})");
-        if (machine.HvtHypercallCounts is { } calls)
-        {
-            var named = Enum.GetValues<Devices.Hvt.HvtHypercall>().Select(h => $"{h.ToString().ToLowerInvariant()} {calls[(int)h]}");
-            Console.Error.WriteLine($"bhyve-aot: {vm}hvt hypercalls: {string.Join(", ", named)}");
-        }
-        if (config.Disks.Count > 0)
-        {
-            var d = machine.DiskCounters;
-            Console.Error.WriteLine($"bhyve-aot: {vm}virtio-blk: {d.Requests} requests, {d.Doorbells} doorbells (ioeventfd), {d.Interrupts} interrupts, {d.BackendFull} backend-full stalls");
-        }
-        if (config.Nvme.Count > 0)
-        {
-            var n = machine.NvmeCounters;
-            Console.Error.WriteLine($"bhyve-aot: {vm}nvme: {n.IoCommands} I/O commands, {n.AdminCommands} admin commands, doorbells {n.MmioDoorbells} MMIO + {n.EventFdDoorbells} ioeventfd, {n.Interrupts} interrupts, {n.CqFullWaits} CQ-full waits, {n.BackendFull} backend-full stalls");
-        }
-        if (machine.SerialConsole is { } serial)
-            Console.Error.WriteLine($"bhyve-aot: {vm}console: {serial.WrittenBytes} bytes written, {serial.DroppedBytes} dropped");
+        foreach (var line in machine.StatsLines()) Console.Error.WriteLine($"bhyve-aot: {vm}{line}");
         Console.Error.WriteLine($"bhyve-aot: {vm}gc: {GC.CollectionCount(0)} gen0, {GC.CollectionCount(1)} gen1, {GC.CollectionCount(2)} gen2 collections, {GC.GetTotalAllocatedBytes()} bytes allocated");
     }
 }

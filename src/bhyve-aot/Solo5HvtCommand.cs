@@ -107,10 +107,10 @@ public static class Solo5HvtCommand
             HvtNets = options.Nets.Select(n => new HvtDeviceConfig(n.Key, n.Value, 0, options.Macs.TryGetValue(n.Key, out var mac) ? mac : null)).ToArray(),
             GuestArgs = options.GuestArgs,
         };
-        Machine machine;
+        HvtMachine machine;
         try
         {
-            machine = Machine.ForSolo5Hvt(config);
+            machine = HvtMachine.ForSolo5Hvt(config, elf, file);
         }
         catch (ConfigException e) { return Fail(e.Message); }
         machine.HvtCoreDumpDirectory = options.DumpCoreDirectory;
@@ -122,7 +122,9 @@ public static class Solo5HvtCommand
         VmExit exit;
         try
         {
-            exit = machine.RunSolo5Hvt(elf, file, StandardOutput());
+            // Console's stream writes with write(2) at the file's own offset: a FileStream on fd 1 would pwrite at its
+            // private position and, with stdout and stderr on one file (2>&1), overwrite the tender's lines.
+            exit = machine.Run(Console.OpenStandardOutput(), null);
         }
         catch (ConfigException e) { return Fail(e.Message); }
         catch (BootImageException e) { return Fail($"{kernel}: {e.Message}"); }
@@ -132,16 +134,6 @@ public static class Solo5HvtCommand
         catch (Exception e) { Warn($"internal error: {e.GetType().Name}: {e.Message}"); return ExitCodes.VmmFailure; }
         if (exit.Message is { } message) Warn(message.StartsWith("hvt: ", StringComparison.Ordinal) ? message[5..] : message);
         return exit.Code;
-    }
-
-    /// <summary>
-    /// The unikernel's console: fd 1 itself, unbuffered, one write(2) per puts as solo5-hvt's. Not Console's stream,
-    /// whose first write sets up terminal handling (a few syscalls and signal handlers) on the vCPU thread.
-    /// </summary>
-    private static Stream StandardOutput()
-    {
-        try { return new FileStream(new Microsoft.Win32.SafeHandles.SafeFileHandle(1, ownsHandle: false), FileAccess.Write, bufferSize: 0); }
-        catch (Exception e) when (e is IOException or ArgumentException or UnauthorizedAccessException) { return Console.OpenStandardOutput(); }
     }
 
     private static void OnSignal(PosixSignalContext context, Machine machine, int number)

@@ -191,3 +191,15 @@ uint64_t mem_total_ram(void)
 	}
 	return total;
 }
+
+int acpi_power_button_pressed(void)
+{
+	uint8_t v = inb(ACPI_GED_EVENT_PORT);
+	return v != 0xFF && (v & ACPI_GED_POWER_BUTTON) != 0;
+}
+
+void acpi_power_off(void)
+{
+	outb(ACPI_SLEEP_CONTROL_PORT, (5 << 2) | 0x20);
+	guest_triple_fault();
+}

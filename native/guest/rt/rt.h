@@ -78,6 +78,19 @@ unsigned long cmdline_get_ulong(const char *key, unsigned long dflt);
 /* Parses a number like cmdline_get_ulong; returns 0 on success, -1 on error. */
 int parse_ulong(const char *s, unsigned long *out);
 
+/* ---- ACPI (hardware-reduced, as the VMM's FADT and DSDT describe it) ----
+ * The power button is a Generic Event Device (ACPI0013) whose event register is
+ * one I/O port: bit 0 set = the power button was pressed; reading clears it.
+ * A kernel takes its interrupt and runs the DSDT's _EVT; these polled guests read
+ * the port.  Power-off is the sleep control register with SLP_TYP = \_S5. */
+#define ACPI_SLEEP_CONTROL_PORT 0x600
+#define ACPI_GED_EVENT_PORT     0x604
+#define ACPI_GED_POWER_BUTTON   0x01
+/* 1 once the power button was pressed (0xFF, a port nothing decodes, is not a press). */
+int acpi_power_button_pressed(void);
+/* Writes SLP_TYP=5 | SLP_EN: the VMM powers off (status 0).  If it does not, triple-fault. */
+__attribute__((noreturn)) void acpi_power_off(void);
+
 /* ---- memory map ---- */
 uint64_t mem_total_ram(void);       /* sum of type-1 memmap entries, bytes */
 uint32_t memmap_count(void);

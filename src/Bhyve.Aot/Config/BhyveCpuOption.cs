@@ -4,8 +4,8 @@ using Bhyve.Aot.Vmm;
 namespace Bhyve.Aot.Config;
 
 /// <summary>
-/// bhyve's `-c [[cpus=]N][,sockets=S][,cores=C][,threads=T]`. The topology is not shown to the guest yet (CPUID
-/// describes each vCPU as its own package), so one is accepted only when it multiplies out to the CPU count.
+/// bhyve's `-c [[cpus=]N][,sockets=S][,cores=C][,threads=T]`. The topology is not passed to the guest yet (CPUID
+/// describes one package of N single-threaded cores), so one is accepted only when it multiplies out to the CPU count.
 /// </summary>
 public static class BhyveCpuOption
 {

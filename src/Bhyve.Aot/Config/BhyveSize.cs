@@ -2,18 +2,8 @@ using Bhyve.Aot.Vmm;
 
 namespace Bhyve.Aot.Config;
 
-/// <summary>Sizes as bhyve reads them (`-m`, nvme `ram=`): a K/M/G/T suffix, or a plain number of mebibytes.</summary>
+/// <summary>Sizes as bhyve reads them (`-m`, `memory.size`, nvme `ram=`): the same rules as every other front end's (ByteSize).</summary>
 public static class BhyveSize
 {
-    public static bool TryParse(string text, out ulong bytes)
-    {
-        bytes = 0;
-        if (text.Length > 0 && text.All(char.IsAsciiDigit))
-        {
-            if (!ulong.TryParse(text, out ulong mib) || mib > ulong.MaxValue >> 20) return false;
-            bytes = mib << 20;
-            return true;
-        }
-        return ByteSize.TryParse(text, out bytes);
-    }
+    public static bool TryParse(string text, out ulong bytes) => ByteSize.TryParse(text, out bytes);
 }

@@ -1,14 +1,15 @@
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using Bhyve.Aot.Kvm;
+using Bhyve.Aot.Os;
 using Bhyve.Aot.Vmm;
 
 namespace Bhyve.Aot.Config;
 
 /// <summary>
-/// Reads a machine file into a VmConfig. Every problem is one ConfigException that names the file, and the line and
-/// field where JSON says where. Relative paths inside a file resolve against the file's directory, so a machine
-/// directory can be moved or run from anywhere.
+/// Reads a machine file into a VmConfig. Every problem is one ConfigException that names the file, the line and
+/// column, and the field by its JSON path (MachineFileShape), in the file's own names, never the command line's.
+/// Relative paths inside the file are relative to the file's directory, so a machine file works from anywhere.
 /// </summary>
 public static class MachineFileReader
 {
@@ -17,37 +18,24 @@ public static class MachineFileReader
 
     public static VmConfig Load(string path)
     {
-        string text;
-        try
-        {
-            var info = new FileInfo(path);
-            if (!info.Exists) throw new ConfigException($"machine file {path}: no such file");
-            if (info.Length > MaxFileBytes) throw new ConfigException($"machine file {path}: larger than {MaxFileBytes >> 20} MiB, not a machine file");
-            text = File.ReadAllText(path);
-        }
-        catch (IOException e) { throw new ConfigException($"machine file {path}: {e.Message}"); }
-        catch (UnauthorizedAccessException) { throw new ConfigException($"machine file {path}: permission denied"); }
-        return Parse(text, path, Path.GetDirectoryName(Path.GetFullPath(path)));
+        byte[] bytes;
+        try { bytes = InputFile.ReadAll(path, "machine file", MaxFileBytes); }
+        catch (InputFileException e) { throw new ConfigException(e.Message); }
+        var config = Parse(bytes, InputFile.Escape(path));
+        string directory = Path.GetDirectoryName(Path.GetFullPath(path)) ?? "/";
+        return ResolveAgainst(config, directory);
     }
 
-    /// <summary>Parses and validates; <paramref name="source"/> names the file in messages; relative paths resolve against <paramref name="baseDirectory"/> when given.</summary>
-    public static VmConfig Parse(string json, string source, string? baseDirectory = null)
+    /// <summary>Parses and validates; <paramref name="source"/> names the file in messages.</summary>
+    public static VmConfig Parse(string json, string source) => Parse(System.Text.Encoding.UTF8.GetBytes(json), source);
+
+    public static VmConfig Parse(byte[] json, string source)
     {
         var context = MachineFileJsonContext.Default;
-        // Syntax first, so that "not JSON" and "JSON of the wrong shape" get different messages.
-        var syntax = new JsonDocumentOptions { AllowTrailingCommas = true, CommentHandling = JsonCommentHandling.Skip };
-        try
-        {
-            using var _ = JsonDocument.Parse(json, syntax);
-        }
-        catch (JsonException e) { throw new ConfigException($"{source}{Where(e)}: not valid JSON"); }
-        // Then a field given twice, which would otherwise be blamed on the field's type.
-        try
-        {
-            using var _ = JsonDocument.Parse(json, syntax with { AllowDuplicateProperties = false });
-        }
-        catch (JsonException e) { throw new ConfigException($"{source}{Where(e)}: a field is given twice{At(e.Path)}"); }
-
+        try { _ = new System.Text.UTF8Encoding(false, true).GetCharCount(json); }
+        catch (System.Text.DecoderFallbackException) { throw new ConfigException($"{source}: not a text file (invalid UTF-8)"); }
+        // The shape first: syntax, duplicates, unknown fields and types, each with its line, column and JSON path.
+        var shape = MachineFileShape.Check(json, source, context);
         MachineFile? file;
         try
         {
@@ -57,14 +45,14 @@ public static class MachineFileReader
         if (file is null) throw new ConfigException($"{source}: the file holds null, not a machine");
         try
         {
-            return ToVmConfig(file, baseDirectory);
+            return ToVmConfig(file);
         }
-        catch (ConfigException e) { throw new ConfigException($"{source}: {e.Message}"); }
+        catch (ConfigException e) { throw new ConfigException($"{shape.Locate(e.Message)}: {e.Message}"); }
     }
 
     /// <summary>
     /// One section on its own (an API request body: PUT /machine-config, /boot-source, /drives/ID, ...), with the same
-    /// rules and messages as inside a file: unknown fields and wrong types are refused with the field named.
+    /// rules as inside a file: unknown fields and wrong types are refused with the field named.
     /// </summary>
     public static T ParseSection<T>(string json, JsonTypeInfo<T> type, string section) where T : class
     {
@@ -82,22 +70,36 @@ public static class MachineFileReader
         catch (JsonException e) { throw new ConfigException($"{section}: {Explain(e.Path, MachineFileJsonContext.Default, type)}"); }
     }
 
+    /// <summary>Every host path in <paramref name="config"/> that is relative, made relative to <paramref name="directory"/>.</summary>
+    public static VmConfig ResolveAgainst(VmConfig config, string directory)
+    {
+        string At(string p) => Path.IsPathRooted(p) ? p : Path.GetFullPath(Path.Combine(directory, p));
+        return config with
+        {
+            KernelPath = At(config.KernelPath),
+            InitrdPath = config.InitrdPath is { } initrd ? At(initrd) : null,
+            Disks = config.Disks.Select(d => d with { Path = At(d.Path) }).ToArray(),
+            Nvme = config.Nvme.Select(n => n.Path is { } p ? n with { Path = At(p) } : n).ToArray(),
+            HvtBlocks = config.HvtBlocks.Select(b => b with { Target = At(b.Target) }).ToArray(),
+        };
+    }
+
     /// <summary>The file's sections turned into the model, then validated like every other front end's.</summary>
-    public static VmConfig ToVmConfig(MachineFile file, string? baseDirectory = null)
+    public static VmConfig ToVmConfig(MachineFile file)
     {
         var boot = file.BootSource ?? throw new ConfigException("boot-source is missing (it names the kernel: kernel_image_path)");
         if (string.IsNullOrEmpty(boot.KernelImagePath)) throw new ConfigException("boot-source.kernel_image_path is missing");
         var m = file.MachineConfig ?? new MachineConfigSection();
+        CheckFields(file, boot, m);
         FirecrackerFields.Check(file);
-        string? Resolve(string? path) => path is null || baseDirectory is null || Path.IsPathRooted(path) ? path : ResolvedPath(baseDirectory, path);
-        // Firecracker attaches the root drive first (so it is /dev/vda) and appends root= to the command line.
-        var drives = FirecrackerFields.RootFirst(file.Drives ?? [], out var root);
+        // Firecracker attaches the root drive first (VirtioBlkForms) and appends root= to the command line.
+        FirecrackerFields.RootFirst(file.Drives ?? [], out var root);
         var config = new VmConfig
         {
             Name = file.Name,
-            KernelPath = Resolve(boot.KernelImagePath)!,
+            KernelPath = boot.KernelImagePath,
             Cmdline = FirecrackerFields.WithRootDevice(boot.BootArgs ?? "", root),
-            InitrdPath = Resolve(boot.InitrdPath),
+            InitrdPath = boot.InitrdPath,
             Cpus = m.VcpuCount ?? 1,
             MemoryBytes = Memory(m),
             HugePages = m.HugePages switch
@@ -107,26 +109,32 @@ public static class MachineFileReader
                 var other => throw new ConfigException($"machine-config.huge_pages \"{other}\": expected \"None\", \"Transparent\" or \"2M\""),
             },
             CpuidHide = CpuidHide(m.CpuidHide),
-            Disks = drives.Select(d => Drive(d.Entry, $"drives[{d.Index}]", Resolve)).ToArray(),
-            Nvme = (file.Nvme ?? []).Select((n, i) => Nvme(n, $"nvme[{i}]", Resolve)).ToArray(),
-            HvtBlocks = (file.Hvt?.BlockDevices ?? []).Select((b, i) => Hvt($"hvt.block_devices[{i}]", b.Name, Resolve(b.PathOnHost), "path_on_host")).ToArray(),
+            Devices = DeviceFormsRegistry.All.SelectMany(f => f.Read(file)).ToArray(),
+            HvtBlocks = (file.Hvt?.BlockDevices ?? []).Select((b, i) => Hvt($"hvt.block_devices[{i}]", b.Name, b.PathOnHost, "path_on_host")).ToArray(),
             HvtNets = (file.Hvt?.NetDevices ?? []).Select((n, i) => Hvt($"hvt.net_devices[{i}]", n.Name, n.HostDevName, "host_dev_name")).ToArray(),
             GuestArgs = file.Hvt?.Args?.ToArray() ?? [],
         };
-        CheckUniqueIds((file.Drives ?? []).Select(d => d.DriveId).Concat((file.Nvme ?? []).Select(n => n.DriveId)));
+        CheckUniqueIds(DeviceFormsRegistry.All.SelectMany(f => f.Ids(file)));
         config.Validate();
         return config;
     }
 
-    /// <summary>
-    /// A path relative to the file's directory, as the process will open it: relative to the current directory when
-    /// it lies below it (so `config print` of a file in the current directory shows its paths as written), else absolute.
-    /// </summary>
-    private static string ResolvedPath(string baseDirectory, string path)
+    /// <summary>The model's checks that would otherwise name a command-line option, here with the file's field names.</summary>
+    private static void CheckFields(MachineFile file, BootSourceSection boot, MachineConfigSection m)
     {
-        string full = Path.GetFullPath(Path.Combine(baseDirectory, path));
-        string cwd = Path.TrimEndingDirectorySeparator(Directory.GetCurrentDirectory()) + Path.DirectorySeparatorChar;
-        return full.StartsWith(cwd, StringComparison.Ordinal) ? full[cwd.Length..] : full;
+        if (m.VcpuCount is { } n && (n < 1 || n > VmConfig.MaxCpus))
+            throw new ConfigException($"machine-config.vcpu_count {n} is out of range (1..{VmConfig.MaxCpus})");
+        if (Memory(m) is var bytes && Bhyve.Aot.Memory.GuestLayout.CheckRamSize(bytes) is { } problem)
+            throw new ConfigException($"machine-config.{(m.MemSize is null ? "mem_size_mib" : "mem_size")}: {problem}");
+        if (boot.BootArgs is { } args)
+        {
+            if (System.Text.Encoding.UTF8.GetByteCount(args) > Bhyve.Aot.Memory.GuestLayout.CmdlineMax)
+                throw new ConfigException($"boot-source.boot_args is longer than {Bhyve.Aot.Memory.GuestLayout.CmdlineMax} bytes");
+            if (args.Contains('\0')) throw new ConfigException("boot-source.boot_args contains a NUL character");
+        }
+        if (boot.InitrdPath is { Length: 0 }) throw new ConfigException("boot-source.initrd_path is empty");
+        if (file.Name is { } name && !VmConfig.IsName(name))
+            throw new ConfigException($"name \"{InputFile.Escape(name)}\": use 1..{VmConfig.MaxNameLength} characters of A-Z, a-z, 0-9, '.', '_' and '-', not starting with '-' or '.'");
     }
 
     private static ulong Memory(MachineConfigSection m)
@@ -148,62 +156,8 @@ public static class MachineFileReader
         return error is null ? features : throw new ConfigException($"machine-config.cpuid_hide: {error}");
     }
 
-    private static DiskConfig Drive(DriveEntry d, string where, Func<string?, string?> resolve)
-    {
-        if (string.IsNullOrEmpty(d.PathOnHost)) throw new ConfigException($"{where}.path_on_host is missing");
-        FirecrackerFields.CheckDrive(d, where);
-        ulong create = d.CreateSize is null ? 0 : Size(d.CreateSize, $"{where}.create_size");
-        var disk = new DiskConfig
-        {
-            Path = resolve(d.PathOnHost)!,
-            ReadOnly = d.IsReadOnly ?? false,
-            Discard = d.Discard switch
-            {
-                null or "unmap" => DiscardMode.Unmap,
-                "ignore" => DiscardMode.Ignore,
-                var other => throw new ConfigException($"{where}.discard \"{other}\": expected \"unmap\" or \"ignore\""),
-            },
-            Direct = d.Direct ?? false,
-            Serial = d.Serial ?? "",
-            Create = d.CreateSize is not null,
-            CreateSize = create,
-            PciSlot = d.PciSlot,
-            Lock = d.Lock ?? true,
-        };
-        disk = disk with { Queues = d.Queues ?? disk.Queues, QueueSize = d.QueueSize ?? disk.QueueSize };
-        return Checked(disk.Validate, disk, where);
-    }
-
-    private static NvmeConfig Nvme(NvmeEntry n, string where, Func<string?, string?> resolve)
-    {
-        if (n.PathOnHost is null && n.RamSize is null) throw new ConfigException($"{where}: give path_on_host or ram_size");
-        var defaults = new NvmeConfig();
-        var nvme = new NvmeConfig
-        {
-            Path = resolve(n.PathOnHost),
-            RamBytes = n.RamSize is null ? 0 : Size(n.RamSize, $"{where}.ram_size"),
-            ReadOnly = n.IsReadOnly ?? false,
-            Dsm = n.Dsm switch
-            {
-                null or "auto" => DsmMode.Auto,
-                "enable" => DsmMode.Enable,
-                "disable" => DsmMode.Disable,
-                var other => throw new ConfigException($"{where}.dsm \"{other}\": expected \"auto\", \"enable\" or \"disable\""),
-            },
-            Queues = n.Queues ?? defaults.Queues,
-            QueueSize = n.QueueSize ?? defaults.QueueSize,
-            SectorSize = n.SectorSize ?? defaults.SectorSize,
-            Serial = n.Serial ?? "",
-            Direct = n.Direct ?? false,
-            Create = n.CreateSize is not null,
-            CreateSize = n.CreateSize is null ? 0 : Size(n.CreateSize, $"{where}.create_size"),
-            PciSlot = n.PciSlot,
-        };
-        return Checked(nvme.Validate, nvme, where);
-    }
-
     /// <summary>The model's own checks, with the entry's place in the file in front.</summary>
-    private static T Checked<T>(Action validate, T value, string where)
+    internal static T Checked<T>(Action validate, T value, string where)
     {
         try
         {
@@ -220,7 +174,7 @@ public static class MachineFileReader
         return HvtDeviceConfig.Parse(where, $"{name}={target}");
     }
 
-    private static ulong Size(string text, string where) =>
+    internal static ulong Size(string text, string where) =>
         ByteSize.TryParse(text, out ulong bytes) && bytes != 0 ? bytes : throw new ConfigException($"{where} \"{text}\" is not a size (e.g. 1G)");
 
     private static void CheckUniqueIds(IEnumerable<string?> ids)

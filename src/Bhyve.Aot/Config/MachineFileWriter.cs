@@ -11,7 +11,18 @@ public static class MachineFileWriter
 {
     public static MachineFile FromVmConfig(VmConfig config)
     {
+        var file = Sections(config);
         var slots = PciSlots.Assign(config);
+        foreach (var forms in DeviceFormsRegistry.All)
+        {
+            var mine = config.Devices.Select((d, i) => (Device: d, Slot: slots[i])).Where(e => ReferenceEquals(e.Device.Kind, forms.Kind)).ToArray();
+            forms.Write(file, mine);
+        }
+        return file;
+    }
+
+    private static MachineFile Sections(VmConfig config)
+    {
         bool hvt = config.HvtBlocks.Count > 0 || config.HvtNets.Count > 0 || config.GuestArgs.Count > 0;
         return new MachineFile
         {
@@ -25,35 +36,6 @@ public static class MachineFileWriter
                 HugePages = config.HugePages ? "2M" : "None",
                 CpuidHide = config.CpuidHide.Select(f => f.Name).ToList(),
             },
-            Drives = config.Disks.Select((d, i) => new DriveEntry
-            {
-                DriveId = $"disk{i}",
-                PathOnHost = d.Path,
-                IsReadOnly = d.ReadOnly,
-                Discard = d.Discard == DiscardMode.Unmap ? "unmap" : "ignore",
-                Direct = d.Direct,
-                Queues = d.Queues,
-                QueueSize = d.QueueSize,
-                Serial = d.Serial,
-                CreateSize = d.Create ? ByteSize.Format(d.CreateSize) : null,
-                PciSlot = slots.Disks[i],
-                Lock = d.Lock ? null : false,
-            }).ToList(),
-            Nvme = config.Nvme.Select((n, i) => new NvmeEntry
-            {
-                DriveId = $"nvme{i}",
-                PathOnHost = n.Path,
-                RamSize = n.RamBytes != 0 ? ByteSize.Format(n.RamBytes) : null,
-                IsReadOnly = n.ReadOnly,
-                Dsm = n.Dsm switch { DsmMode.Enable => "enable", DsmMode.Disable => "disable", _ => "auto" },
-                Queues = n.Queues,
-                QueueSize = n.QueueSize,
-                SectorSize = n.SectorSize,
-                Serial = n.Serial,
-                Direct = n.Direct,
-                CreateSize = n.Create ? ByteSize.Format(n.CreateSize) : null,
-                PciSlot = slots.Nvme[i],
-            }).ToList(),
             Hvt = hvt
                 ? new HvtSection
                 {

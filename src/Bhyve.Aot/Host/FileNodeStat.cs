@@ -11,6 +11,7 @@ internal readonly record struct FileNodeStat(uint Mode, uint Uid, uint Gid)
     private const uint TypeMask = 0xF000;
 
     /// <summary>Stats the path (following links); null with the errno when it cannot.</summary>
+    // SAFETY: the path is NUL-terminated and pinned for the call; statx writes at most Statx.Size bytes into the stack buffer of that size, and the fields read lie inside it
     public static unsafe FileNodeStat? Query(string path, out int errno)
     {
         errno = 0;

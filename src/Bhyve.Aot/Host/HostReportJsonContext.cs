@@ -6,7 +6,7 @@ namespace Bhyve.Aot.Host;
 
 /// <summary>Source-generated (reflection-free, AOT-safe) JSON for `bhyve-aot check --json`.</summary>
 [JsonSourceGenerationOptions(
-    PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
+    PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
     WriteIndented = true,
     UseStringEnumConverter = true)]
 [JsonSerializable(typeof(HostReport))]

@@ -18,6 +18,7 @@ public static class IoUringProbe
     /// <summary>The opcodes the block engine uses (the engine's own list); Needed ones decide between io_uring and the fallback.</summary>
     public static IReadOnlyList<(IoUringOp Op, string Name, bool Needed)> EngineOpcodes => BlockEngineRequirements.Opcodes;
 
+    // SAFETY: setup fills an IoUringParams on our stack; the zeroed probe buffer holds the header plus ProbeOpCapacity ops, what we tell the kernel, and reads are capped at min(ops_len, ProbeOpCapacity)
     public static unsafe IoUringReport Probe(HostFileSystem fs)
     {
         int? disabled = int.TryParse(fs.ReadValue(IoUringAbi.DisabledSysctl), NumberStyles.Integer, CultureInfo.InvariantCulture, out int d) ? d : null;

@@ -30,7 +30,7 @@ internal static class BlockAbi
     public const uint S_IFMT = 0xF000, S_IFREG = 0x8000, S_IFBLK = 0x6000, S_IFDIR = 0x4000;
 }
 
-internal static unsafe partial class Libc
+internal static partial class Libc
 {
     /// <summary>open(2) with a creation mode (the variadic third argument travels in a register on x86-64).</summary>
     [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
@@ -42,11 +42,13 @@ internal static unsafe partial class Libc
     [LibraryImport("libc", EntryPoint = "ftruncate", SetLastError = true)]
     public static partial int Ftruncate(int fd, long length);
 
+    // SAFETY: a binding only; callers pass iovcnt IoVecs that each name a live, bounds-checked buffer
     [LibraryImport("libc", EntryPoint = "preadv", SetLastError = true)]
-    public static partial nint Preadv(int fd, void* iov, int iovcnt, long offset);
+    public static unsafe partial nint Preadv(int fd, void* iov, int iovcnt, long offset);
 
+    // SAFETY: a binding only; callers pass iovcnt IoVecs that each name a live, bounds-checked buffer
     [LibraryImport("libc", EntryPoint = "pwritev2", SetLastError = true)]
-    public static partial nint Pwritev2(int fd, void* iov, int iovcnt, long offset, int flags);
+    public static unsafe partial nint Pwritev2(int fd, void* iov, int iovcnt, long offset, int flags);
 
     [LibraryImport("libc", EntryPoint = "fdatasync", SetLastError = true)]
     public static partial int Fdatasync(int fd);

@@ -24,14 +24,15 @@ internal static class FileLockAbi
     }
 }
 
-internal static unsafe partial class Libc
+internal static partial class Libc
 {
+    // SAFETY: a binding only; the one caller below passes a pinned struct flock.
     [LibraryImport("libc", EntryPoint = "fcntl", SetLastError = true)]
-    private static partial int FcntlLock(int fd, int cmd, FileLockAbi.Flock* flock);
+    private static unsafe partial int FcntlLock(int fd, int cmd, FileLockAbi.Flock* flock);
 
     /// <summary>Takes (or tests, with F_OFD_GETLK) a lock on the whole file; returns 0 or -1 with errno.</summary>
-    // SAFETY: flock points at a stack local for the duration of the call; the kernel reads and writes exactly sizeof(struct flock).
-    public static int FcntlLock(int fd, int cmd, ref FileLockAbi.Flock flock)
+    // SAFETY: flock is pinned for the duration of the call; the kernel reads and writes exactly sizeof(struct flock).
+    public static unsafe int FcntlLock(int fd, int cmd, ref FileLockAbi.Flock flock)
     {
         fixed (FileLockAbi.Flock* p = &flock) return FcntlLock(fd, cmd, p);
     }

@@ -103,7 +103,7 @@ internal struct IoCqringOffsets
 
 /// <summary>struct io_uring_params (120 bytes): in/out argument of io_uring_setup.</summary>
 [StructLayout(LayoutKind.Sequential)]
-internal unsafe struct IoUringParams
+internal struct IoUringParams
 {
     public uint SqEntries;
     public uint CqEntries;
@@ -112,29 +112,32 @@ internal unsafe struct IoUringParams
     public uint SqThreadIdle;
     public uint Features;
     public uint WqFd;
-    public fixed uint Resv[3];
+    // SAFETY: kernel ABI padding of a fixed size; never indexed by our code, only copied whole to and from the kernel
+    public unsafe fixed uint Resv[3];
     public IoSqringOffsets SqOff;
     public IoCqringOffsets CqOff;
 }
 
 /// <summary>struct io_uring_restriction (16 bytes): opcode says which union member (register_op, sqe_op, sqe_flags) Value is.</summary>
 [StructLayout(LayoutKind.Sequential)]
-internal unsafe struct IoUringRestriction
+internal struct IoUringRestriction
 {
     public ushort Opcode;
     public byte Value;
     public byte Resv;
-    public fixed uint Resv2[3];
+    // SAFETY: kernel ABI padding of a fixed size; never indexed by our code, only copied whole to and from the kernel
+    public unsafe fixed uint Resv2[3];
 }
 
 /// <summary>struct io_uring_probe without its flexible ops[] array (16 bytes); the ops follow it in memory.</summary>
 [StructLayout(LayoutKind.Sequential)]
-internal unsafe struct IoUringProbeHeader
+internal struct IoUringProbeHeader
 {
     public byte LastOp;
     public byte OpsLen;
     public ushort Resv;
-    public fixed uint Resv2[3];
+    // SAFETY: kernel ABI padding of a fixed size; never indexed by our code, only copied whole to and from the kernel
+    public unsafe fixed uint Resv2[3];
 }
 
 /// <summary>struct io_uring_probe_op (8 bytes).</summary>

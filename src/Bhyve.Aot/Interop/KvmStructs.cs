@@ -41,12 +41,13 @@ internal struct KvmDtable
 }
 
 [StructLayout(LayoutKind.Sequential)]
-internal unsafe struct KvmSregs
+internal struct KvmSregs
 {
     public KvmSegment Cs, Ds, Es, Fs, Gs, Ss, Tr, Ldt;
     public KvmDtable Gdt, Idt;
     public ulong Cr0, Cr2, Cr3, Cr4, Cr8, Efer, ApicBase;
-    public fixed ulong InterruptBitmap[4];
+    // SAFETY: kernel ABI padding of a fixed size; never indexed by our code, only copied whole to and from the kernel
+    public unsafe fixed ulong InterruptBitmap[4];
 }
 
 [StructLayout(LayoutKind.Sequential)]
@@ -60,10 +61,11 @@ internal struct KvmCpuidEntry2
 }
 
 [StructLayout(LayoutKind.Sequential)]
-internal unsafe struct KvmPitConfig
+internal struct KvmPitConfig
 {
     public uint Flags;
-    public fixed uint Padding[15];
+    // SAFETY: kernel ABI padding of a fixed size; never indexed by our code, only copied whole to and from the kernel
+    public unsafe fixed uint Padding[15];
 }
 
 /// <summary>Byte offsets into the mmap'd struct kvm_run (x86-64), read without marshalling on the exit path.</summary>
@@ -94,7 +96,7 @@ internal static class KvmRunLayout
 }
 
 [StructLayout(LayoutKind.Sequential)]
-internal unsafe struct KvmIoeventfd
+internal struct KvmIoeventfd
 {
     public const uint FlagDatamatch = 1, FlagPio = 2, FlagDeassign = 4;
     public ulong Datamatch;
@@ -102,18 +104,20 @@ internal unsafe struct KvmIoeventfd
     public uint Len;
     public int Fd;
     public uint Flags;
-    public fixed byte Pad[36];
+    // SAFETY: kernel ABI padding of a fixed size; never indexed by our code, only copied whole to and from the kernel
+    public unsafe fixed byte Pad[36];
 }
 
 [StructLayout(LayoutKind.Sequential)]
-internal unsafe struct KvmIrqfd
+internal struct KvmIrqfd
 {
     public const uint FlagDeassign = 1;
     public uint Fd;
     public uint Gsi;
     public uint Flags;
     public uint ResampleFd;
-    public fixed byte Pad[16];
+    // SAFETY: kernel ABI padding of a fixed size; never indexed by our code, only copied whole to and from the kernel
+    public unsafe fixed byte Pad[16];
 }
 
 /// <summary>struct kvm_irq_routing_entry (48 bytes): an irqchip pin or an MSI message for one GSI.</summary>

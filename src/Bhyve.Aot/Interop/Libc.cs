@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 namespace Bhyve.Aot.Interop;
 
 /// <summary>The few libc entry points the VMM needs, bound by source-generated P/Invoke (AOT-safe).</summary>
-internal static unsafe partial class Libc
+internal static partial class Libc
 {
     public const int O_RDONLY = 0, O_WRONLY = 1, O_RDWR = 2, O_CLOEXEC = 0x80000;
     public const int PROT_NONE = 0, PROT_READ = 1, PROT_WRITE = 2;
@@ -23,8 +23,9 @@ internal static unsafe partial class Libc
     [LibraryImport("libc", EntryPoint = "ioctl", SetLastError = true)]
     public static partial int Ioctl(int fd, nuint request, nuint arg);
 
+    // SAFETY: a binding only; callers pass the struct the request number encodes, on their stack or pinned
     [LibraryImport("libc", EntryPoint = "ioctl", SetLastError = true)]
-    public static partial int Ioctl(int fd, nuint request, void* arg);
+    public static unsafe partial int Ioctl(int fd, nuint request, void* arg);
 
     [LibraryImport("libc", EntryPoint = "mmap", SetLastError = true)]
     public static partial nint Mmap(nint addr, nuint length, int prot, int flags, int fd, long offset);
@@ -38,11 +39,13 @@ internal static unsafe partial class Libc
     [LibraryImport("libc", EntryPoint = "eventfd", SetLastError = true)]
     public static partial int EventFd(uint initval, int flags);
 
+    // SAFETY: a binding only; callers pass a live buffer of at least count bytes
     [LibraryImport("libc", EntryPoint = "read", SetLastError = true)]
-    public static partial nint Read(int fd, void* buf, nuint count);
+    public static unsafe partial nint Read(int fd, void* buf, nuint count);
 
+    // SAFETY: a binding only; callers pass a live buffer of at least count bytes
     [LibraryImport("libc", EntryPoint = "write", SetLastError = true)]
-    public static partial nint Write(int fd, void* buf, nuint count);
+    public static unsafe partial nint Write(int fd, void* buf, nuint count);
 
     [LibraryImport("libc", EntryPoint = "syscall", SetLastError = true)]
     public static partial long Syscall(long number, long a1, long a2, long a3, long a4, long a5, long a6);
@@ -55,14 +58,17 @@ internal static unsafe partial class Libc
     [LibraryImport("libc", EntryPoint = "isatty")]
     public static partial int Isatty(int fd);
 
+    // SAFETY: a binding only; callers pass a Termios on their stack, sized for glibc's struct termios
     [LibraryImport("libc", EntryPoint = "tcgetattr", SetLastError = true)]
-    public static partial int Tcgetattr(int fd, Termios* termios);
+    public static unsafe partial int Tcgetattr(int fd, Termios* termios);
 
+    // SAFETY: a binding only; callers pass a Termios on their stack, sized for glibc's struct termios
     [LibraryImport("libc", EntryPoint = "tcsetattr", SetLastError = true)]
-    public static partial int Tcsetattr(int fd, int optionalActions, Termios* termios);
+    public static unsafe partial int Tcsetattr(int fd, int optionalActions, Termios* termios);
 
+    // SAFETY: a binding only; callers pass a Termios on their stack, sized for glibc's struct termios
     [LibraryImport("libc", EntryPoint = "cfmakeraw")]
-    public static partial void Cfmakeraw(Termios* termios);
+    public static unsafe partial void Cfmakeraw(Termios* termios);
 
     public static int LastErrno => Marshal.GetLastPInvokeError();
 

@@ -11,7 +11,7 @@ internal struct EpollEvent
     public ulong Data;
 }
 
-internal static unsafe partial class Libc
+internal static partial class Libc
 {
     public const int EPOLL_CLOEXEC = 0x80000;
     public const int EPOLL_CTL_ADD = 1, EPOLL_CTL_DEL = 2, EPOLL_CTL_MOD = 3;
@@ -20,8 +20,12 @@ internal static unsafe partial class Libc
     public static partial int EpollCreate1(int flags);
 
     [LibraryImport("libc", EntryPoint = "epoll_ctl", SetLastError = true)]
-    public static partial int EpollCtl(int epfd, int op, int fd, EpollEvent* ev);
+    // SAFETY: a binding only; callers pass one EpollEvent on their stack
+    public static unsafe partial int EpollCtl(int epfd, int op, int fd, EpollEvent* ev);
+
 
     [LibraryImport("libc", EntryPoint = "epoll_wait", SetLastError = true)]
-    public static partial int EpollWait(int epfd, EpollEvent* events, int maxEvents, int timeoutMs);
+    // SAFETY: a binding only; callers pass a buffer of at least maxEvents EpollEvents
+    public static unsafe partial int EpollWait(int epfd, EpollEvent* events, int maxEvents, int timeoutMs);
+
 }

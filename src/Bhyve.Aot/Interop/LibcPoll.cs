@@ -2,8 +2,9 @@ using System.Runtime.InteropServices;
 
 namespace Bhyve.Aot.Interop;
 
-internal static unsafe partial class Libc
+internal static partial class Libc
 {
+    // SAFETY: a binding only; callers pass count PollFd structs on their stack
     [LibraryImport("libc", EntryPoint = "poll", SetLastError = true)]
-    public static partial int Poll(PollFd* fds, nuint count, int timeoutMs);
+    public static unsafe partial int Poll(PollFd* fds, nuint count, int timeoutMs);
 }

@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 
 namespace Bhyve.Aot.Interop;
 
-internal static unsafe partial class Libc
+internal static partial class Libc
 {
     public const int AF_INET = 2, SOCK_DGRAM = 2, SOCK_CLOEXEC = 0x80000;
 

@@ -17,16 +17,18 @@ internal static class TapAbi
 
 /// <summary>struct ifreq as TUNSETIFF reads it: the interface name, then the flags (the union is 24 bytes).</summary>
 [StructLayout(LayoutKind.Sequential, Size = 40)]
-internal unsafe struct TapIfreq
+internal struct TapIfreq
 {
-    public fixed byte Name[TapAbi.IfNameSize];
+    // SAFETY: IFNAMSIZ bytes; the one writer (HvtTap.Open) spans exactly IfNameSize - 1 of them, leaving the terminating zero
+    public unsafe fixed byte Name[TapAbi.IfNameSize];
     public short Flags;
 }
 
 /// <summary>struct ifreq as SIOCGIFMTU fills it: the interface name, then an int (ifr_mtu).</summary>
 [StructLayout(LayoutKind.Sequential, Size = 40)]
-internal unsafe struct IfreqInt
+internal struct IfreqInt
 {
-    public fixed byte Name[TapAbi.IfNameSize];
+    // SAFETY: IFNAMSIZ bytes; the one writer (HvtTap.QueryInterface) spans exactly IfNameSize - 1 of them, leaving the terminating zero
+    public unsafe fixed byte Name[TapAbi.IfNameSize];
     public int Value;
 }

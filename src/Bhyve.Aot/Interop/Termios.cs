@@ -4,7 +4,8 @@ namespace Bhyve.Aot.Interop;
 
 /// <summary>struct termios as glibc defines it on x86-64 (60 bytes); only passed back and forth, never interpreted.</summary>
 [StructLayout(LayoutKind.Sequential)]
-internal unsafe struct Termios
+internal struct Termios
 {
-    private fixed byte _bytes[60];
+    // SAFETY: opaque storage the size of glibc's struct termios (60 bytes on x86-64); only libc reads or writes it
+    private unsafe fixed byte _bytes[60];
 }

@@ -17,18 +17,22 @@ namespace Bhyve.Aot.IoUring;
 /// Nothing on the submit/reap path allocates. Full queues are answers, not exceptions: TryGetSqe returns null
 /// when the SQ is full, and Submit returns 0 when the kernel pushes back (EAGAIN/EBUSY); the caller reaps and retries.
 /// </summary>
-public sealed unsafe class IoUringRing : IDisposable
+public sealed class IoUringRing : IDisposable
 {
     private int _fd;
     private nint _sqRingPtr, _cqRingPtr, _sqesPtr;
     private nuint _sqRingBytes, _cqRingBytes, _sqesBytes;
 
-    private readonly uint* _sqHead, _sqTail, _sqFlags, _sqArray;
+    // SAFETY: pointers into the SQ ring mapping, set once from the kernel's offsets (sq_off) inside the mapped size; valid until Dispose
+    private readonly unsafe uint* _sqHead, _sqTail, _sqFlags, _sqArray;
     private readonly uint _sqMask;
-    private readonly IoUringSqe* _sqes;
-    private readonly uint* _cqHead, _cqTail, _cqOverflow;
+    // SAFETY: the SQE array mapping of SqEntries entries; valid until Dispose
+    private readonly unsafe IoUringSqe* _sqes;
+    // SAFETY: pointers into the CQ ring mapping, set once from the kernel's offsets (cq_off) inside the mapped size; valid until Dispose
+    private readonly unsafe uint* _cqHead, _cqTail, _cqOverflow;
     private readonly uint _cqMask;
-    private readonly IoUringCqe* _cqes;
+    // SAFETY: the CQE array inside the CQ ring mapping (CqEntries entries, indexed with the kernel's ring mask); valid until Dispose
+    private readonly unsafe IoUringCqe* _cqes;
 
     /// <summary>Our SQ tail: SQEs handed out by TryGetSqe; published to the kernel by Submit.</summary>
     private uint _sqeTail;
@@ -42,7 +46,8 @@ public sealed unsafe class IoUringRing : IDisposable
     /// rejects the flag with EINVAL: the ring is then created enabled and StartedDisabled is false.
     /// simulateUnsupported: setup flags to treat as unknown to the kernel (tests of the fallback on a new kernel).
     /// </summary>
-    internal IoUringRing(uint sqEntries, uint cqEntries, bool startDisabled, uint simulateUnsupported)
+    // SAFETY: the mapped sizes are computed from the kernel's own offsets and entry counts, and every pointer is derived inside them; SQ array slots are written for i < SqEntries only
+    internal unsafe IoUringRing(uint sqEntries, uint cqEntries, bool startDisabled, uint simulateUnsupported)
     {
         var p = new IoUringParams { Flags = IoUringAbi.SetupClamp };
         if (cqEntries != 0)
@@ -111,7 +116,8 @@ public sealed unsafe class IoUringRing : IDisposable
     }
 
     /// <summary>io_uring_setup; flags in simulateUnsupported answer EINVAL as an old kernel would.</summary>
-    private static long Setup(uint entries, IoUringParams* p, uint simulateUnsupported, out int errno)
+    // SAFETY: p is the caller's IoUringParams on its stack, which io_uring_setup reads and fills
+    private static unsafe long Setup(uint entries, IoUringParams* p, uint simulateUnsupported, out int errno)
     {
         errno = 0;
         if ((p->Flags & simulateUnsupported) != 0)
@@ -142,20 +148,24 @@ public sealed unsafe class IoUringRing : IDisposable
     public bool NoDrop => (Features & IoUringAbi.FeatNoDrop) != 0;
 
     /// <summary>SQEs not yet consumed by the kernel: prepared here and not submitted, or pushed back by it.</summary>
-    public uint Unsubmitted => _sqeTail - Volatile.Read(ref *_sqHead);
+    // SAFETY: the ring's shared pages are mapped from the constructor until Dispose, at the offsets the kernel gave in io_uring_params
+    public unsafe uint Unsubmitted => _sqeTail - Volatile.Read(ref *_sqHead);
 
     /// <summary>SQ slots free for TryGetSqe.</summary>
     public uint SqSpace => SqEntries - Unsubmitted;
 
     /// <summary>CQEs ready to reap (not counting any the kernel parked on its overflow list).</summary>
-    public uint CqReady => Volatile.Read(ref *_cqTail) - *_cqHead;
+    // SAFETY: the ring's shared pages are mapped from the constructor until Dispose, at the offsets the kernel gave in io_uring_params
+    public unsafe uint CqReady => Volatile.Read(ref *_cqTail) - *_cqHead;
 
     /// <summary>CQEs dropped because the CQ was full on a kernel without NODROP (must stay 0).</summary>
-    public uint CqDropped => Volatile.Read(ref *_cqOverflow);
+    // SAFETY: the ring's shared pages are mapped from the constructor until Dispose, at the offsets the kernel gave in io_uring_params
+    public unsafe uint CqDropped => Volatile.Read(ref *_cqOverflow);
 
     /// <summary>The next free SQE, zeroed, or null when the SQ is full (reap, submit, retry).</summary>
+    // SAFETY: the index is masked with the kernel's SQ ring mask, and a slot is handed out only when fewer than SqEntries are unconsumed
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public IoUringSqe* TryGetSqe()
+    public unsafe IoUringSqe* TryGetSqe()
     {
         // Acquire: the kernel has finished reading every SQE below its head.
         if (_sqeTail - Volatile.Read(ref *_sqHead) >= SqEntries) return null;
@@ -170,7 +180,8 @@ public sealed unsafe class IoUringRing : IDisposable
     /// Returns how many SQEs the kernel consumed; 0 when it pushed back (EAGAIN/EBUSY) — they stay queued and go
     /// with the next Submit. Other failures mean a broken ring and throw.
     /// </summary>
-    public int Submit(uint waitFor = 0)
+    // SAFETY: the ring's shared pages are mapped from the constructor until Dispose, at the offsets the kernel gave in io_uring_params
+    public unsafe int Submit(uint waitFor = 0)
     {
         // Release: every SQE store above happens-before the kernel observes the new tail.
         Volatile.Write(ref *_sqTail, _sqeTail);
@@ -192,7 +203,8 @@ public sealed unsafe class IoUringRing : IDisposable
     /// Copies up to into.Length CQEs out of the CQ and frees their slots; never blocks. When the CQ is empty but the
     /// kernel has parked overflow CQEs (NODROP), one io_uring_enter(GETEVENTS) moves them into the CQ first.
     /// </summary>
-    public int Reap(Span<IoUringCqe> into)
+    // SAFETY: CQEs are read only between our head and the kernel's tail, indexed with the kernel's CQ ring mask
+    public unsafe int Reap(Span<IoUringCqe> into)
     {
         uint head = *_cqHead; // only we write the CQ head
         uint tail = Volatile.Read(ref *_cqTail); // acquire: CQE contents below tail are complete
@@ -222,7 +234,8 @@ public sealed unsafe class IoUringRing : IDisposable
 
     /// <summary>IORING_REGISTER_FILES: SQEs with IOSQE_FIXED_FILE then name a file by its index in fds, which
     /// saves the per-request fget/fput on the file table.</summary>
-    public void RegisterFiles(ReadOnlySpan<int> fds)
+    // SAFETY: the span is pinned for the syscall, which reads exactly fds.Length ints
+    public unsafe void RegisterFiles(ReadOnlySpan<int> fds)
     {
         fixed (int* p = fds)
         {
@@ -232,7 +245,8 @@ public sealed unsafe class IoUringRing : IDisposable
     }
 
     /// <summary>IORING_REGISTER_EVENTFD: the kernel signals eventFd whenever it posts a CQE, so a thread can epoll it.</summary>
-    public void RegisterEventFd(int eventFd)
+    // SAFETY: the kernel reads one int from our stack
+    public unsafe void RegisterEventFd(int eventFd)
     {
         int fd = eventFd;
         if (Libc.Syscall(IoUringAbi.SysRegister, _fd, IoUringAbi.RegisterEventFd, (long)&fd, 1, 0, 0) < 0)
@@ -244,7 +258,8 @@ public sealed unsafe class IoUringRing : IDisposable
     /// (every SQE must carry requiredFlags) and no register operation at all are accepted. Returns false, leaving the
     /// ring unrestricted, where the kernel lacks restrictions (EINVAL) or the ring did not start disabled.
     /// </summary>
-    public bool Restrict(ReadOnlySpan<IoUringOp> sqeOps, byte allowedFlags, byte requiredFlags)
+    // SAFETY: the cleared stack array holds sqeOps.Length + 2 restrictions (a handful of opcodes), all written below count and passed with that count
+    public unsafe bool Restrict(ReadOnlySpan<IoUringOp> sqeOps, byte allowedFlags, byte requiredFlags)
     {
         if (!StartedDisabled) return false;
         int count = sqeOps.Length + 2;
@@ -279,7 +294,8 @@ public sealed unsafe class IoUringRing : IDisposable
     private bool _enabled;
 
     /// <summary>IORING_REGISTER_PROBE: whether this kernel implements an opcode.</summary>
-    public bool Supports(IoUringOp op)
+    // SAFETY: the zeroed stack buffer holds the header plus ProbeOpCapacity ops, which is what we tell the kernel; ops_len <= that capacity and the index is checked against ops_len
+    public unsafe bool Supports(IoUringOp op)
     {
         int bytes = sizeof(IoUringProbeHeader) + IoUringAbi.ProbeOpCapacity * sizeof(IoUringProbeOp);
         byte* buffer = stackalloc byte[bytes];

@@ -3,7 +3,7 @@ using Bhyve.Aot.Interop;
 namespace Bhyve.Aot.Kvm;
 
 /// <summary>An open handle on /dev/kvm: API version, capabilities, and the per-system queries.</summary>
-public sealed unsafe class KvmHost : IDisposable
+public sealed class KvmHost : IDisposable
 {
     public const string DevicePath = "/dev/kvm";
     private int _fd;
@@ -47,7 +47,8 @@ public sealed unsafe class KvmHost : IDisposable
     }
 
     /// <summary>KVM_GET_SUPPORTED_CPUID: every leaf KVM can present to a guest on this host.</summary>
-    internal KvmCpuidEntry2[] GetSupportedCpuid()
+    // SAFETY: the buffer is pinned and holds the count header plus capacity entries, and KVM writes at most capacity entries (E2BIG otherwise); count is read back from KVM, which never exceeds capacity
+    internal unsafe KvmCpuidEntry2[] GetSupportedCpuid()
     {
         for (int capacity = 64; capacity <= 4096; capacity *= 2)
         {

@@ -3,7 +3,7 @@ using Bhyve.Aot.Interop;
 namespace Bhyve.Aot.Kvm;
 
 /// <summary>A KVM virtual machine: memory slots, the in-kernel interrupt controllers, vCPUs.</summary>
-public sealed unsafe class Vm : IDisposable
+public sealed class Vm : IDisposable
 {
     // Three pages just below the BIOS area at the top of 4 GiB, inside our MMIO hole: VMX needs them
     // for real-mode emulation (TSS) and unrestricted-guest-less paging (identity map); no RAM lives there.
@@ -26,7 +26,8 @@ public sealed unsafe class Vm : IDisposable
     public const uint MemReadOnly = 1 << 1;
 
     /// <summary>Maps host memory at a guest-physical address (KVM_SET_USER_MEMORY_REGION); readOnly needs KVM_CAP_READONLY_MEM.</summary>
-    public void MapMemory(ulong guestPhysical, ulong size, nint hostAddress, bool readOnly = false)
+    // SAFETY: the ioctl reads (or fills) exactly the struct on our stack, of the type its request number encodes; the host range is the caller's mapping, which outlives the VM
+    public unsafe void MapMemory(ulong guestPhysical, ulong size, nint hostAddress, bool readOnly = false)
     {
         var region = new KvmUserspaceMemoryRegion
         {
@@ -41,7 +42,8 @@ public sealed unsafe class Vm : IDisposable
     }
 
     /// <summary>Sets up the x86 platform pieces KVM keeps in the kernel: TSS/identity pages, PIC+IOAPIC+LAPIC, PIT.</summary>
-    public void CreatePlatform()
+    // SAFETY: the ioctl reads (or fills) exactly the struct on our stack, of the type its request number encodes
+    public unsafe void CreatePlatform()
     {
         SetSystemPages();
         if (Libc.Ioctl(_fd, KvmIoctl.CreateIrqchip, 0) < 0)
@@ -55,7 +57,8 @@ public sealed unsafe class Vm : IDisposable
     /// Only the TSS and identity-map pages, no interrupt controllers or timer: a machine whose every port and
     /// MMIO access must reach user space (a Solo5 hvt guest, which has no devices but hypercall ports).
     /// </summary>
-    public void SetSystemPages()
+    // SAFETY: the ioctl reads (or fills) exactly the struct on our stack, of the type its request number encodes
+    public unsafe void SetSystemPages()
     {
         if (Host.CheckExtension(KvmCap.SetIdentityMapAddr) > 0)
         {
@@ -68,14 +71,16 @@ public sealed unsafe class Vm : IDisposable
     }
 
     /// <summary>Drives an in-kernel PIC/IOAPIC input (KVM_IRQ_LINE).</summary>
-    public void SetIrqLine(int gsi, bool level)
+    // SAFETY: two u32s on our stack, the struct kvm_irq_level KVM_IRQ_LINE reads
+    public unsafe void SetIrqLine(int gsi, bool level)
     {
         uint* irqLevel = stackalloc uint[2] { (uint)gsi, level ? 1u : 0u };
         if (Libc.Ioctl(_fd, KvmIoctl.IrqLine, irqLevel) < 0) throw new KvmException($"KVM_IRQ_LINE {gsi}", Libc.LastErrno);
     }
 
     /// <summary>Lets KVM complete guest writes to [address, address+length) by signalling fd, with no exit to us.</summary>
-    public void SetIoeventfd(ulong address, uint length, int fd, bool portIo, bool assign)
+    // SAFETY: the ioctl reads (or fills) exactly the struct on our stack, of the type its request number encodes
+    public unsafe void SetIoeventfd(ulong address, uint length, int fd, bool portIo, bool assign)
     {
         var request = new KvmIoeventfd
         {
@@ -89,14 +94,16 @@ public sealed unsafe class Vm : IDisposable
     }
 
     /// <summary>Makes a write to fd inject the interrupt routed at gsi.</summary>
-    public void SetIrqfd(int fd, uint gsi, bool assign)
+    // SAFETY: the ioctl reads (or fills) exactly the struct on our stack, of the type its request number encodes
+    public unsafe void SetIrqfd(int fd, uint gsi, bool assign)
     {
         var request = new KvmIrqfd { Fd = (uint)fd, Gsi = gsi, Flags = assign ? 0 : KvmIrqfd.FlagDeassign };
         if (Libc.Ioctl(_fd, KvmIoctl.Irqfd, &request) < 0) throw new KvmException($"KVM_IRQFD gsi {gsi}", Libc.LastErrno);
     }
 
     /// <summary>Replaces the whole GSI routing table (KVM_SET_GSI_ROUTING).</summary>
-    internal void SetGsiRouting(ReadOnlySpan<KvmIrqRoutingEntry> entries)
+    // SAFETY: the stack buffer is 8 header bytes plus entries.Length entries, exactly what the copy writes and KVM reads; the table is the machine's few routes
+    internal unsafe void SetGsiRouting(ReadOnlySpan<KvmIrqRoutingEntry> entries)
     {
         int bytes = 8 + entries.Length * sizeof(KvmIrqRoutingEntry);
         byte* buffer = stackalloc byte[bytes];

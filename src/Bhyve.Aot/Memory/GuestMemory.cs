@@ -17,16 +17,25 @@ public sealed class GuestMemoryException(ulong address, ulong length)
 /// Guest RAM: host memory regions at guest-physical addresses. Every access is bounds-checked without
 /// overflow (a guest-supplied address plus length can never wrap past a region), and never allocates.
 /// </summary>
-public sealed unsafe class GuestMemory : IDisposable
+public sealed class GuestMemory : IDisposable
 {
     private readonly Region[] _regions;
     private readonly bool _owned;
 
-    private readonly struct Region(ulong guest, ulong size, byte* host)
+    private readonly struct Region
     {
-        public readonly ulong Guest = guest;
-        public readonly ulong Size = size;
-        public readonly byte* Host = host;
+        public readonly ulong Guest;
+        public readonly ulong Size;
+        // SAFETY: the mapping of Size bytes for this region, alive until Dispose.
+        public readonly unsafe byte* Host;
+
+        // SAFETY: built only by Allocate (the mmap of exactly size bytes) and Wrap (the caller's promise).
+        public unsafe Region(ulong guest, ulong size, byte* host)
+        {
+            Guest = guest;
+            Size = size;
+            Host = host;
+        }
     }
 
     private GuestMemory(Region[] regions, bool owned)
@@ -36,7 +45,8 @@ public sealed unsafe class GuestMemory : IDisposable
     }
 
     /// <summary>Maps anonymous memory for each RAM range (MAP_NORESERVE: pages are committed when touched).</summary>
-    public static GuestMemory Allocate(IReadOnlyList<RamRange> ranges, bool hugePages = false)
+    // SAFETY: each region's pointer is the mmap of exactly its size; failures unmap what was mapped.
+    public static unsafe GuestMemory Allocate(IReadOnlyList<RamRange> ranges, bool hugePages = false)
     {
         var regions = new Region[ranges.Count];
         for (int i = 0; i < ranges.Count; i++)
@@ -57,12 +67,14 @@ public sealed unsafe class GuestMemory : IDisposable
     }
 
     /// <summary>Wraps memory the caller owns (tests, benchmarks). The caller keeps it alive and pinned.</summary>
-    public static GuestMemory Wrap(ulong guestAddress, byte* host, ulong size) =>
+    // SAFETY: the caller promises host covers size bytes and outlives the GuestMemory (tests, benchmarks).
+    public static unsafe GuestMemory Wrap(ulong guestAddress, byte* host, ulong size) =>
         new([new Region(guestAddress, size, host)], owned: false);
 
     public int RegionCount => _regions.Length;
     public RamRange GetRange(int index) => new(_regions[index].Guest, _regions[index].Size);
-    internal nint HostAddressOfRegion(int index) => (nint)_regions[index].Host;
+    // SAFETY: only converts the region's mapping address to an integer (for KVM's userspace_addr); nothing is dereferenced.
+    internal unsafe nint HostAddressOfRegion(int index) => (nint)_regions[index].Host;
 
     public ulong TotalBytes
     {
@@ -76,7 +88,8 @@ public sealed unsafe class GuestMemory : IDisposable
 
     /// <summary>The host pointer for [address, address+length) when the whole range sits in one RAM region.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public bool TryTranslate(ulong address, ulong length, out byte* host)
+    // SAFETY: returns a pointer only when [address, address+length) lies in one region, checked without overflow.
+    public unsafe bool TryTranslate(ulong address, ulong length, out byte* host)
     {
         foreach (ref readonly var r in _regions.AsSpan())
         {
@@ -92,10 +105,21 @@ public sealed unsafe class GuestMemory : IDisposable
         return false;
     }
 
-    public bool Contains(ulong address, ulong length) => TryTranslate(address, length, out _);
+    // SAFETY: discards the pointer TryTranslate returns; nothing is dereferenced.
+    public unsafe bool Contains(ulong address, ulong length) => TryTranslate(address, length, out _);
+
+    /// <summary>A bounds-checked view of [address, address+length), or false when the range is not all in one RAM region.</summary>
+    // SAFETY: the slice is built from a successful TryTranslate of the same range.
+    public unsafe bool TrySlice(ulong address, ulong length, out GuestSlice slice)
+    {
+        bool ok = TryTranslate(address, length, out byte* host);
+        slice = ok ? GuestSlice.FromTranslated((nint)host, length) : default;
+        return ok;
+    }
 
     /// <summary>A span over guest RAM, or false when the range is not all RAM or longer than a span can be.</summary>
-    public bool TryGetSpan(ulong address, ulong length, out Span<byte> span)
+    // SAFETY: the span covers a range TryTranslate accepted, at most int.MaxValue bytes.
+    public unsafe bool TryGetSpan(ulong address, ulong length, out Span<byte> span)
     {
         if (length <= int.MaxValue && TryTranslate(address, length, out byte* host))
         {
@@ -110,34 +134,39 @@ public sealed unsafe class GuestMemory : IDisposable
     public Span<byte> GetSpan(ulong address, ulong length) =>
         TryGetSpan(address, length, out var span) ? span : throw new GuestMemoryException(address, length);
 
-    public bool TryRead<T>(ulong address, out T value) where T : unmanaged
+    // SAFETY: reads sizeof(T) bytes at a pointer TryTranslate accepted for sizeof(T) bytes.
+    public unsafe bool TryRead<T>(ulong address, out T value) where T : unmanaged
     {
         if (TryTranslate(address, (ulong)sizeof(T), out byte* host))
         {
-            value = Unsafe.ReadUnaligned<T>(host);
+            value = Unsafe.ReadUnaligned<T>(host); // SAFETY: host covers sizeof(T) bytes (TryTranslate above).
             return true;
         }
         value = default;
         return false;
     }
 
-    public bool TryWrite<T>(ulong address, T value) where T : unmanaged
+    // SAFETY: writes sizeof(T) bytes at a pointer TryTranslate accepted for sizeof(T) bytes.
+    public unsafe bool TryWrite<T>(ulong address, T value) where T : unmanaged
     {
         if (!TryTranslate(address, (ulong)sizeof(T), out byte* host)) return false;
-        Unsafe.WriteUnaligned(host, value);
+        Unsafe.WriteUnaligned(host, value); // SAFETY: host covers sizeof(T) bytes (TryTranslate above).
         return true;
     }
 
-    public T Read<T>(ulong address) where T : unmanaged =>
+    // SAFETY: sizeof(T) of an unmanaged type; the access itself goes through TryRead.
+    public unsafe T Read<T>(ulong address) where T : unmanaged =>
         TryRead(address, out T value) ? value : throw new GuestMemoryException(address, (ulong)sizeof(T));
 
-    public void Write<T>(ulong address, T value) where T : unmanaged
+    // SAFETY: sizeof(T) of an unmanaged type; the access itself goes through TryWrite.
+    public unsafe void Write<T>(ulong address, T value) where T : unmanaged
     {
         if (!TryWrite(address, value)) throw new GuestMemoryException(address, (ulong)sizeof(T));
     }
 
     /// <summary>Registers every region with the VM.</summary>
-    public void MapInto(MemorySlotMapper map)
+    // SAFETY: hands KVM each region's own mapping and size.
+    public unsafe void MapInto(MemorySlotMapper map)
     {
         foreach (var r in _regions) map(r.Guest, r.Size, (nint)r.Host, false);
     }
@@ -146,7 +175,8 @@ public sealed unsafe class GuestMemory : IDisposable
     /// Registers every region with the VM, the given ranges as read-only slots (each a whole number of pages inside
     /// one region): the guest reads them as RAM, and its writes there exit to user space as MMIO writes.
     /// </summary>
-    public void MapInto(MemorySlotMapper map, IReadOnlyList<RamRange> readOnly)
+    // SAFETY: every sub-range handed to KVM lies inside its region (checked page-aligned, ordered, within the region).
+    public unsafe void MapInto(MemorySlotMapper map, IReadOnlyList<RamRange> readOnly)
     {
         foreach (var r in _regions)
         {
@@ -162,7 +192,8 @@ public sealed unsafe class GuestMemory : IDisposable
         }
     }
 
-    public void Dispose()
+    // SAFETY: unmaps exactly what Allocate mapped, once (the pointer is cleared).
+    public unsafe void Dispose()
     {
         if (!_owned) return;
         for (int i = 0; i < _regions.Length; i++)

@@ -11,7 +11,7 @@ namespace Bhyve.Aot.Storage;
 /// fdatasync would succeed although data is lost. From then on every FLUSH and FUA write fails with the first error
 /// until the device that owns the disk is reset (ClearFlushError), as QEMU's file-posix keeps failing flushes.
 /// </summary>
-public sealed unsafe class BlockFile : IDisposable, IBlockBackendControl
+public sealed class BlockFile : IDisposable, IBlockBackendControl
 {
     /// <summary>Sector size of every virtio-blk request; sizes must be whole sectors.</summary>
     public const uint SectorSize = 512;
@@ -191,7 +191,7 @@ public sealed unsafe class BlockFile : IDisposable, IBlockBackendControl
 
     private static BlockFileException OpenFailure(string path, int errno, bool readOnly, bool direct) => errno switch
     {
-        Libc.ENOENT => new($"{path}: no such file", errno),
+        Libc.ENOENT => new($"{Os.InputFile.Escape(path)}: {Os.InputFile.DescribeOpenFailure(path, errno)}", errno),
         Libc.EACCES or Libc.EPERM => new($"{path}: permission denied ({(readOnly ? "read" : "read-write")} access)", errno),
         BlockAbi.EROFS => new($"{path}: read-only file system; open it read-only", errno),
         BlockAbi.EISDIR => new($"{path}: is a directory", errno),
@@ -200,7 +200,8 @@ public sealed unsafe class BlockFile : IDisposable, IBlockBackendControl
     };
 
     /// <summary>statx(fd, "", AT_EMPTY_PATH): type, size, O_DIRECT alignment; block devices answer the ioctls.</summary>
-    private void ReadAttributes()
+    // SAFETY: statx writes at most Statx.Size bytes into the stack buffer of that size, and the fields read lie at fixed offsets inside it; the ioctls fill a ulong and an int on our stack
+    private unsafe void ReadAttributes()
     {
         byte* stx = stackalloc byte[Statx.Size];
         byte* empty = stackalloc byte[1];
@@ -270,7 +271,8 @@ public sealed unsafe class BlockFile : IDisposable, IBlockBackendControl
         CanWriteZeroes = true;
     }
 
-    private ulong DeviceQueueLimit(string name)
+    // SAFETY: statx writes at most Statx.Size bytes into the stack buffer of that size; the rdev fields lie inside it
+    private unsafe ulong DeviceQueueLimit(string name)
     {
         byte* stx = stackalloc byte[Statx.Size];
         byte* empty = stackalloc byte[1];

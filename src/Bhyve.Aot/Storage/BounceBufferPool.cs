@@ -6,14 +6,17 @@ namespace Bhyve.Aot.Storage;
 /// Preallocated O_DIRECT-aligned buffers for requests whose guest buffers are misaligned: the only place the
 /// engines copy data. Each buffer has its own one-entry iovec in native memory for the kernel to read.
 /// </summary>
-internal sealed unsafe class BounceBufferPool : IDisposable
+internal sealed class BounceBufferPool : IDisposable
 {
-    private readonly byte*[] _buffers;
+    // SAFETY: each entry is a BufferBytes-byte aligned allocation owned by the pool from construction until Dispose
+    private readonly unsafe byte*[] _buffers;
     private readonly int[] _free;
     private int _freeCount;
-    private IoVec* _iovecs;
+    // SAFETY: Count IoVecs in native memory, owned by the pool until Dispose
+    private unsafe IoVec* _iovecs;
 
-    public BounceBufferPool(int count, int bytes, uint alignment)
+    // SAFETY: allocates count buffers of bytes each and max(count, 1) iovecs, and indexes only below count
+    public unsafe BounceBufferPool(int count, int bytes, uint alignment)
     {
         BufferBytes = bytes;
         _buffers = new byte*[count];
@@ -35,16 +38,19 @@ internal sealed unsafe class BounceBufferPool : IDisposable
 
     public void Return(int index) => _free[_freeCount++] = index;
 
-    public byte* Buffer(int index) => _buffers[index];
+    // SAFETY: index is a rented index (< Count, from TryRent); the array access is bounds-checked too
+    public unsafe byte* Buffer(int index) => _buffers[index];
 
     /// <summary>The buffer's iovec, set to cover length bytes.</summary>
-    public IoVec* IoVecFor(int index, nuint length)
+    // SAFETY: index < Count (rented); callers pass length <= BufferBytes, checked before they rent
+    public unsafe IoVec* IoVecFor(int index, nuint length)
     {
         _iovecs[index] = new IoVec((nint)_buffers[index], length);
         return _iovecs + index;
     }
 
-    public void Dispose()
+    // SAFETY: frees each allocation once and nulls it, so a second Dispose frees nothing
+    public unsafe void Dispose()
     {
         for (int i = 0; i < _buffers.Length; i++)
         {

@@ -3,7 +3,7 @@ using System.Runtime.CompilerServices;
 namespace Bhyve.Aot.Storage;
 
 /// <summary>O_DIRECT rules: what must be aligned, and the copies between guest iovecs and a bounce buffer.</summary>
-internal static unsafe class DirectIo
+internal static class DirectIo
 {
     /// <summary>Offset and length must be whole logical blocks; a bounce buffer cannot fix this without a
     /// read-modify-write, so such requests complete with -EINVAL (the device advertises blk_size to prevent them).</summary>
@@ -29,7 +29,8 @@ internal static unsafe class DirectIo
     }
 
     /// <summary>Guest → bounce, before a write.</summary>
-    public static void Gather(ReadOnlySpan<IoVec> iov, byte* destination)
+    // SAFETY: callers pass a destination of at least TotalLength(iov) bytes (a bounce buffer they checked it fits), and each IoVec names guest RAM the device bounds-checked
+    public static unsafe void Gather(ReadOnlySpan<IoVec> iov, byte* destination)
     {
         foreach (var v in iov)
         {
@@ -39,7 +40,8 @@ internal static unsafe class DirectIo
     }
 
     /// <summary>Bounce → guest, after a read of count bytes.</summary>
-    public static void Scatter(byte* source, ulong count, IoVec* iov, int segments)
+    // SAFETY: count is what the kernel read into source (at most the request's total), and the segments are the request's own bounds-checked IoVecs, so no copy runs past either side
+    public static unsafe void Scatter(byte* source, ulong count, IoVec* iov, int segments)
     {
         for (int i = 0; i < segments && count > 0; i++)
         {

@@ -24,7 +24,7 @@ namespace Bhyve.Aot.Storage;
 /// - WRITE ZEROES that the file system cannot do in place (EOPNOTSUPP) goes on in the same slot: punch → zero-range
 ///   → WRITEV chunks from the shared zero pages, never a hole unless the guest allowed unmapping.
 /// </summary>
-public sealed unsafe class IoUringBlockEngine : IBlockEngine
+public sealed class IoUringBlockEngine : IBlockEngine
 {
     private enum Kind : byte { Read, Write, Flush, Discard, WriteZeroes, ZeroWrite, Rejected }
 
@@ -49,7 +49,8 @@ public sealed unsafe class IoUringBlockEngine : IBlockEngine
     private readonly Slot[] _slots;
     private readonly int[] _free;
     private int _freeCount;
-    private IoVec* _iovecs;
+    // SAFETY: Capacity * MaxSegments IoVecs in native memory, owned by the engine until Dispose; slot s uses [s * MaxSegments, (s + 1) * MaxSegments)
+    private unsafe IoVec* _iovecs;
     private readonly int _maxSegments;
     private readonly BounceBufferPool? _bounce;
 
@@ -64,7 +65,8 @@ public sealed unsafe class IoUringBlockEngine : IBlockEngine
     public IoUringBlockEngine(BlockFile file, BlockEngineOptions options) : this(file, options, 0) { }
 
     /// <param name="simulateUnsupportedSetup">IORING_SETUP_* flags to treat as unknown (tests of the fallback).</param>
-    internal IoUringBlockEngine(BlockFile file, BlockEngineOptions options, uint simulateUnsupportedSetup)
+    // SAFETY: the iovec table is allocated for Capacity * MaxSegments entries, matching every later index
+    internal unsafe IoUringBlockEngine(BlockFile file, BlockEngineOptions options, uint simulateUnsupportedSetup)
     {
         if (options.QueueDepth <= 0 || options.MaxSegments <= 0) throw new ArgumentOutOfRangeException(nameof(options));
         _file = file;
@@ -116,7 +118,8 @@ public sealed unsafe class IoUringBlockEngine : IBlockEngine
     public bool TryWrite(ulong offset, ReadOnlySpan<IoVec> iov, bool fua, ulong userData) =>
         TryReadWrite(Kind.Write, offset, iov, fua ? BlockAbi.RwfDsync : 0, userData);
 
-    public bool TryFlush(ulong userData)
+    // SAFETY: the SQE comes from TryBegin, a live slot of the ring's SQE array
+    public unsafe bool TryFlush(ulong userData)
     {
         if (!TryBegin(Kind.Flush, userData, out int slot, out IoUringSqe* sqe)) return false;
         int latched = _file.FlushError;
@@ -161,7 +164,8 @@ public sealed unsafe class IoUringBlockEngine : IBlockEngine
         return produced;
     }
 
-    private bool TryReadWrite(Kind kind, ulong offset, ReadOnlySpan<IoVec> iov, int rwFlags, ulong userData)
+    // SAFETY: slot < Capacity and iov.Length <= MaxSegments (checked) keep the copy inside the slot's iovecs; a bounce is used only when total <= BufferBytes
+    private unsafe bool TryReadWrite(Kind kind, ulong offset, ReadOnlySpan<IoVec> iov, int rwFlags, ulong userData)
     {
         if (!TryBegin(kind, userData, out int slot, out IoUringSqe* sqe)) return false;
         ref Slot s = ref _slots[slot];
@@ -209,7 +213,8 @@ public sealed unsafe class IoUringBlockEngine : IBlockEngine
         return true;
     }
 
-    private bool TryFallocate(Kind kind, int mode, ulong offset, ulong length, ulong userData)
+    // SAFETY: the SQE comes from TryBegin, a live slot of the ring's SQE array
+    private unsafe bool TryFallocate(Kind kind, int mode, ulong offset, ulong length, ulong userData)
     {
         if (!TryBegin(kind, userData, out int slot, out IoUringSqe* sqe)) return false;
         if (length == 0 || offset > long.MaxValue || length > long.MaxValue) return Reject(sqe, slot, -Libc.EINVAL);
@@ -220,7 +225,8 @@ public sealed unsafe class IoUringBlockEngine : IBlockEngine
         return true;
     }
 
-    private void PrepareFallocate(IoUringSqe* sqe, int slot, int mode)
+    // SAFETY: sqe is a live SQE from the ring (TryBegin or TryGetSqe, non-null)
+    private unsafe void PrepareFallocate(IoUringSqe* sqe, int slot, int mode)
     {
         ref Slot s = ref _slots[slot];
         s.Mode = mode;
@@ -233,7 +239,8 @@ public sealed unsafe class IoUringBlockEngine : IBlockEngine
     }
 
     /// <summary>Takes a free slot and an SQE, or neither.</summary>
-    private bool TryBegin(Kind kind, ulong userData, out int slot, out IoUringSqe* sqe)
+    // SAFETY: the SQE pointer is the ring's (null when full, checked); the out parameter is only written
+    private unsafe bool TryBegin(Kind kind, ulong userData, out int slot, out IoUringSqe* sqe)
     {
         slot = -1;
         sqe = null;
@@ -246,7 +253,8 @@ public sealed unsafe class IoUringBlockEngine : IBlockEngine
     }
 
     /// <summary>A request refused before the kernel sees it still completes through the ring, as a NOP.</summary>
-    private bool Reject(IoUringSqe* sqe, int slot, int result)
+    // SAFETY: sqe is the live SQE TryBegin just handed out
+    private unsafe bool Reject(IoUringSqe* sqe, int slot, int result)
     {
         _slots[slot].Kind = Kind.Rejected;
         _slots[slot].RejectedResult = result;
@@ -255,7 +263,8 @@ public sealed unsafe class IoUringBlockEngine : IBlockEngine
     }
 
     /// <summary>Gives back a slot taken by TryBegin and turns its SQE into a NOP that completes unseen.</summary>
-    private void Unwind(IoUringSqe* sqe, int slot)
+    // SAFETY: sqe is the live SQE TryBegin just handed out
+    private unsafe void Unwind(IoUringSqe* sqe, int slot)
     {
         // The SQE is already in the ring; it must be submitted, so it becomes a NOP on a slot id no one owns.
         Nop(sqe, ulong.MaxValue);
@@ -263,7 +272,8 @@ public sealed unsafe class IoUringBlockEngine : IBlockEngine
     }
 
     /// <summary>A NOP carries IOSQE_FIXED_FILE too: the restricted ring requires it on every SQE (NOP ignores it).</summary>
-    private static void Nop(IoUringSqe* sqe, ulong userData)
+    // SAFETY: sqe is a live SQE the caller just obtained from the ring
+    private static unsafe void Nop(IoUringSqe* sqe, ulong userData)
     {
         *sqe = default;
         sqe->Opcode = IoUringOp.Nop;
@@ -272,7 +282,8 @@ public sealed unsafe class IoUringBlockEngine : IBlockEngine
         sqe->UserData = userData;
     }
 
-    private static void Target(IoUringSqe* sqe, int slot)
+    // SAFETY: sqe is a live SQE the caller just obtained from the ring
+    private static unsafe void Target(IoUringSqe* sqe, int slot)
     {
         sqe->Fd = FixedFileIndex;
         sqe->Flags |= IoUringAbi.SqeFixedFile;
@@ -280,7 +291,8 @@ public sealed unsafe class IoUringBlockEngine : IBlockEngine
     }
 
     /// <summary>Turns a CQE into the request's result; false when the request goes on (a fallback was queued).</summary>
-    private bool Finish(int slot, int res, out int result, ref bool resubmit)
+    // SAFETY: slot < Capacity is checked first; the fallback SQE is null-checked; Scatter gets the slot's own iovecs and res <= the request's length
+    private unsafe bool Finish(int slot, int res, out int result, ref bool resubmit)
     {
         result = res;
         if ((uint)slot >= (uint)_slots.Length) return false; // an unwound NOP
@@ -334,7 +346,8 @@ public sealed unsafe class IoUringBlockEngine : IBlockEngine
     /// Queues the next step of a request that goes on in its slot; false (it goes on) when it was queued. There is
     /// always an SQE for it (at most Capacity-1 other requests hold one); if not, the request ends with -EAGAIN.
     /// </summary>
-    private bool ContinueOrFail(int slot, delegate*<IoUringBlockEngine, IoUringSqe*, int, void> prepare, ref int result, ref bool resubmit)
+    // SAFETY: the SQE is null-checked; prepare is one of this class's own Prepare* functions, called with a live slot
+    private unsafe bool ContinueOrFail(int slot, delegate*<IoUringBlockEngine, IoUringSqe*, int, void> prepare, ref int result, ref bool resubmit)
     {
         IoUringSqe* sqe = _ring.TryGetSqe();
         if (sqe == null)
@@ -347,10 +360,12 @@ public sealed unsafe class IoUringBlockEngine : IBlockEngine
         return false;
     }
 
-    private static void PrepareFallocateAgain(IoUringBlockEngine e, IoUringSqe* sqe, int slot) => e.PrepareFallocate(sqe, slot, e._slots[slot].Mode);
+    // SAFETY: sqe is the live SQE ContinueOrFail just took from the ring
+    private static unsafe void PrepareFallocateAgain(IoUringBlockEngine e, IoUringSqe* sqe, int slot) => e.PrepareFallocate(sqe, slot, e._slots[slot].Mode);
 
     /// <summary>WRITEV of the next chunk of zeroes at the slot's remaining range (Offset, Length).</summary>
-    private static void PrepareZeroWrite(IoUringBlockEngine e, IoUringSqe* sqe, int slot)
+    // SAFETY: sqe is the live SQE ContinueOrFail just took; the trimmed tail entry goes into the slot's own MaxSegments iovecs (at least one)
+    private static unsafe void PrepareZeroWrite(IoUringBlockEngine e, IoUringSqe* sqe, int slot)
     {
         ref Slot s = ref e._slots[slot];
         // The slot's own iovec area holds the trimmed last entry of a partial chunk (ZeroPages never writes its array).
@@ -364,7 +379,8 @@ public sealed unsafe class IoUringBlockEngine : IBlockEngine
 
     private void Release(int slot) => _free[_freeCount++] = slot;
 
-    public void Dispose()
+    // SAFETY: the ring is closed first, so the kernel no longer reads the iovecs when they are freed; freed once and nulled
+    public unsafe void Dispose()
     {
         // Callers reap everything first: a request still in flight when the ring closes is cancelled by the kernel.
         _ring.Dispose();

@@ -10,7 +10,7 @@ namespace Bhyve.Aot.Storage;
 /// backend's flush-error latch; FUA is pwritev2(RWF_DSYNC). Short transfers are reported as they are.
 /// EINTR (a signal landed in the syscall) is retried at once; EAGAIN up to EagainRetries times, then reported.
 /// </summary>
-public sealed unsafe class SyncBlockEngine : IBlockEngine
+public sealed class SyncBlockEngine : IBlockEngine
 {
     /// <summary>EAGAIN without RWF_NOWAIT is rare and transient (a busy device or lock); a bound keeps a stuck one from hanging the queue.</summary>
     internal const int EagainRetries = 64;
@@ -116,7 +116,8 @@ public sealed unsafe class SyncBlockEngine : IBlockEngine
         return true;
     }
 
-    private int Transfer(bool write, ulong offset, ReadOnlySpan<IoVec> iov, int rwFlags)
+    // SAFETY: iov.Length <= MaxSegments is checked; a bounce is used only when total <= BufferBytes, and the spans are pinned for each call
+    private unsafe int Transfer(bool write, ulong offset, ReadOnlySpan<IoVec> iov, int rwFlags)
     {
         if (iov.Length == 0 || iov.Length > _maxSegments || offset > long.MaxValue) return -Libc.EINVAL;
         if (_file.Direct)
@@ -142,7 +143,8 @@ public sealed unsafe class SyncBlockEngine : IBlockEngine
     }
 
     /// <summary>One preadv/pwritev2, retried on EINTR and (boundedly) EAGAIN; bytes moved or -errno.</summary>
-    private nint Move(bool write, IoVec* iov, int count, long offset, int rwFlags)
+    // SAFETY: iov and count come from the callers' pinned or checked arrays (at most MaxSegments entries, or ZeroPages)
+    private unsafe nint Move(bool write, IoVec* iov, int count, long offset, int rwFlags)
     {
         int again = 0;
         while (true)
@@ -160,7 +162,8 @@ public sealed unsafe class SyncBlockEngine : IBlockEngine
     }
 
     /// <summary>WRITE ZEROES by writing: [offset, offset+length) in chunks from the shared zero pages.</summary>
-    private int WriteZeroBytes(ulong offset, ulong length)
+    // SAFETY: ZeroPages.For returns its own process-lifetime array or our stack tail entry, with the count that matches
+    private unsafe int WriteZeroBytes(ulong offset, ulong length)
     {
         if (length == 0 || offset > long.MaxValue || length > long.MaxValue - offset) return -Libc.EINVAL;
         if (_file.Direct && !DirectIo.RangeAligned(offset, length, _file.OffsetAlignment)) return -Libc.EINVAL;

@@ -8,7 +8,7 @@ namespace Bhyve.Aot.Storage;
 /// guest did not allow it): the engines then write zeroes. The kernel only reads from it, so every thread may share
 /// it; it is page-aligned so O_DIRECT files take it without bouncing. Allocated once and never freed.
 /// </summary>
-internal static unsafe class ZeroPages
+internal static class ZeroPages
 {
     public const int BlockBytes = 64 << 10;
     public const int Segments = 16;
@@ -18,7 +18,8 @@ internal static unsafe class ZeroPages
 
     private static readonly nint s_iov = Allocate();
 
-    private static nint Allocate()
+    // SAFETY: one zeroed BlockBytes allocation and Segments iovecs, written below Segments; never freed, so they live as long as the process
+    private static unsafe nint Allocate()
     {
         byte* block = (byte*)NativeMemory.AlignedAlloc(BlockBytes, 4096);
         new Span<byte>(block, BlockBytes).Clear();
@@ -32,7 +33,7 @@ internal static unsafe class ZeroPages
     /// caller supplies (the shared array itself is never written after setup).
     /// </summary>
     /// <remarks>SAFETY: s_iov holds Segments entries for the process lifetime; tail has room for one IoVec.</remarks>
-    public static IoVec* For(ulong length, IoVec* tail, out int count, out ulong bytes)
+    public static unsafe IoVec* For(ulong length, IoVec* tail, out int count, out ulong bytes)
     {
         bytes = Math.Min(length, ChunkBytes);
         count = (int)((bytes + BlockBytes - 1) / BlockBytes);

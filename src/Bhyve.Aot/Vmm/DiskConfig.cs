@@ -10,7 +10,7 @@ public enum DiscardMode
 }
 
 /// <summary>One virtio-blk disk, as given by `--disk path=...,readonly,discard=unmap|ignore,direct,queues=N,queue-size=N,size=S,create,serial=S`.</summary>
-public sealed record DiskConfig
+public sealed record DiskConfig : IDeviceConfig
 {
     public const int MaxQueues = 16;
     public const int DefaultQueueSize = 256;
@@ -29,6 +29,9 @@ public sealed record DiskConfig
     public bool Lock { get; init; } = true;
     /// <summary>The PCI slot the guest finds this disk in (1..31); null: the next free slot.</summary>
     public int? PciSlot { get; init; }
+
+    public IDeviceKind Kind => VirtioBlkKind.Instance;
+    public string Who => $"disk {Path}";
 
     /// <summary>Parses the comma-separated form; throws ConfigException naming the bad key.</summary>
     public static DiskConfig Parse(string text)
@@ -54,7 +57,7 @@ public sealed record DiskConfig
                     {
                         "unmap" or "on" => DiscardMode.Unmap,
                         "ignore" or "off" => DiscardMode.Ignore,
-                        _ => throw o.Error("expected unmap or ignore"),
+                        _ => throw o.Error("expected unmap, ignore, on or off"),
                     };
                     break;
                 case "queues": queues = o.Number(1, MaxQueues); break;
@@ -87,7 +90,7 @@ public sealed record DiskConfig
     /// </summary>
     public void Validate()
     {
-        string who = $"disk {Path}";
+        string who = Who;
         if (string.IsNullOrEmpty(Path)) throw new ConfigException("disk: no path");
         if (Queues is < 1 or > MaxQueues) throw new ConfigException($"{who}: queues {Queues} is out of range (1..{MaxQueues})");
         if (QueueSize is < 2 or > 1024 || (QueueSize & (QueueSize - 1)) != 0)

@@ -1,313 +1,193 @@
 using Bhyve.Aot.Boot;
-using Bhyve.Aot.Boot.Acpi;
 using Bhyve.Aot.Devices.Bus;
-using Bhyve.Aot.Devices.Legacy;
-using Bhyve.Aot.Devices.Nvme;
-using Bhyve.Aot.Devices.Pci;
-using Bhyve.Aot.Devices.Virtio;
-using Bhyve.Aot.Devices.Virtio.Blk;
-using Bhyve.Aot.Storage;
 using Bhyve.Aot.Kvm;
 using Bhyve.Aot.Memory;
+using Bhyve.Aot.Os;
 
 namespace Bhyve.Aot.Vmm;
 
-/// <summary>
-/// One VM from configuration to exit status: creates the KVM VM and guest RAM, loads the kernel as
-/// firmware would, wires the devices to the buses, runs one thread per vCPU and reports how it ended.
-/// </summary>
-public sealed partial class Machine : IVmLifecycle
+/// <summary>How a machine is run: the host-side switches that are not part of the machine itself.</summary>
+public sealed record MachineRunOptions
 {
-    private readonly VmConfig _config;
-    private readonly TaskCompletionSource<VmExit> _exit = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private volatile bool _stopping;
-    private KvmHost? _kvm;
-    private Vm? _vm;
-    private GuestMemory? _memory;
-    private readonly List<Vcpu> _vcpus = [];
-    private readonly List<VcpuLoop> _loops = [];
-    private readonly List<VirtioBlk> _disks = [];
-    private readonly List<NvmeController> _nvme = [];
-    private readonly List<BlockFile> _backends = [];
-    private TerminalRawMode? _rawTerminal;
-    private SerialConsole? _console;
+    public static readonly TimeSpan DefaultShutdownTimeout = TimeSpan.FromSeconds(10);
 
-    public Machine(VmConfig config)
+    /// <summary>SIGTERM and SIGINT ask the guest to power off (ACPI power button) instead of killing the process.</summary>
+    public bool HandleSignals { get; init; }
+    /// <summary>How long a guest asked to power off gets before it is stopped (`--shutdown-timeout`).</summary>
+    public TimeSpan ShutdownTimeout { get; init; } = DefaultShutdownTimeout;
+}
+
+/// <summary>
+/// One VM from configuration to exit status, as a composition root: the machine type (<see cref="PcMachine"/> or
+/// <see cref="HvtMachine"/>) builds KVM's VM, guest memory and its devices; every type shares the vCPU threads
+/// (<see cref="VcpuSet"/>) and the lifecycle: run until a result, then stop the vCPUs, then the devices (queues
+/// drained, backends flushed), then free guest memory, and report a failed flush instead of hiding it.
+/// </summary>
+public abstract class Machine
+{
+    /// <summary>When the first shutdown request came (Environment.TickCount64, positive once set); 0 before.</summary>
+    private long _firstShutdownRequest;
+    /// <summary>A second request this soon after the first is the same one delivered twice.</summary>
+    internal const int SameRequestMs = 500;
+    private MachineRunOptions _options = new();
+    private readonly List<string> _teardownProblems = [];
+
+    private protected Machine(VmConfig config, bool hvtLimits = false)
     {
-        config.Validate();
-        _config = config;
+        config.Validate(hvtLimits);
+        Config = config;
+        Vcpus = new VcpuSet(Ports, Mmio, MapVcpuExit);
     }
 
+    protected VmConfig Config { get; }
     public IoBus Ports { get; } = new("port");
     public IoBus Mmio { get; } = new("MMIO");
+    internal VcpuSet Vcpus { get; }
+    private protected KvmHost? Kvm { get; set; }
+    private protected Vm? Vm { get; set; }
+    private protected GuestMemory? Memory { get; set; }
+    private protected List<Vcpu> KvmVcpus { get; } = [];
 
-    bool IVmLifecycle.Stopping => _stopping;
-    VmExit IVmLifecycle.Result => _exit.Task.IsCompleted ? _exit.Task.Result : new VmExit(ExitCodes.VmmFailure, "stopped without a result");
-
-    /// <summary>Exits taken to user space by all vCPUs, summed.</summary>
-    public ExitCounters Exits
+    /// <summary>Reads the kernel image and builds the machine type it needs; image and configuration errors throw here.</summary>
+    public static Machine Create(VmConfig config)
     {
-        get
-        {
-            var sum = new ExitCounters();
-            foreach (var l in _loops)
-            {
-                sum.Io += l.Counters.Io;
-                sum.Mmio += l.Counters.Mmio;
-                sum.Interrupted += l.Counters.Interrupted;
-                sum.Other += l.Counters.Other;
-            }
-            return sum;
-        }
-    }
-
-    /// <summary>
-    /// Ends the run with this result; the first caller wins. Every vCPU is asked to leave KVM_RUN at its next
-    /// entry (immediate_exit); one halted inside KVM_RUN stays there, which is harmless: Run returns the result
-    /// at once and the process exits, and exit_group tears the VM down with its threads (they are background threads).
-    /// </summary>
-    public void Stop(VmExit result)
-    {
-        if (!_exit.TrySetResult(result)) return;
-        _stopping = true;
-        lock (_vcpus)
-            foreach (var v in _vcpus) v.RequestImmediateExit();
+        config.Validate();
+        byte[] image = ReadKernel(config.KernelPath);
+        // Recognise the image before touching KVM so a bad one is reported as such even on a host without KVM.
+        var kind = KernelKinds.Detect(image);
+        return kind == KernelKind.Solo5Hvt ? new HvtMachine(config, ElfImage.Parse(image), image) : new PcMachine(config, image, kind);
     }
 
     /// <summary>Raised once everything is built and loaded, just before the vCPUs start (the API's InstanceStart answers then).</summary>
     public event Action? Running;
 
-    /// <summary>Boots the guest and blocks until it ends. Image and configuration errors throw before any vCPU runs.</summary>
-    public VmExit Run(Stream consoleOut, Stream? consoleIn)
+    /// <summary>The serial console (COM1) of a PC-style machine; null for an hvt machine or before Run.</summary>
+    public virtual SerialConsole? SerialConsole => null;
+
+    /// <summary>Exits taken to user space by all vCPUs, summed.</summary>
+    public ExitCounters Exits => Vcpus.Exits;
+
+    /// <summary>Lines for `--stats` beyond the exit counts: one per device kind present, and the machine type's own.</summary>
+    public virtual IEnumerable<string> StatsLines() => [];
+
+    /// <summary>What went wrong while tearing down (a failed flush, a vCPU that would not stop); also reflected in the exit status.</summary>
+    public IReadOnlyList<string> TeardownProblems => _teardownProblems;
+
+    /// <summary>Ends the run with this result; the first caller wins.</summary>
+    public void Stop(VmExit result) => Vcpus.Stop(result);
+
+    /// <summary>
+    /// Asks the guest to power off (SIGTERM, SIGINT, an API call): the ACPI power button where the machine has one,
+    /// then a stop once the shutdown timeout has passed. A second request (more than half a second after the first),
+    /// or a machine without a power button, stops at once.
+    /// </summary>
+    public void RequestShutdown(string why)
     {
-        byte[] image = ReadKernel(_config.KernelPath);
-        // Recognise the image before touching KVM so a bad one is reported as such even on a host without KVM.
-        var kind = KernelKinds.Detect(image);
-        if (kind == KernelKind.Solo5Hvt) return RunHvt(ElfImage.Parse(image), image, consoleOut);
-        RefuseHvtOptions(_config, kind);
-        if (kind == KernelKind.BzImage) BzImage.Parse(image);
-        byte[] initrd = _config.InitrdPath is { } initrdPath ? ReadInitrd(initrdPath) : [];
-
-        _kvm = KvmHost.Open();
-        _vm = _kvm.CreateVm();
-        _vm.CreatePlatform();
-        _memory = GuestMemory.Allocate(GuestLayout.RamRanges(_config.MemoryBytes), _config.HugePages);
-        _memory.MapInto(_vm.MapMemory);
-
-        var acpi = AcpiBuilder.Write(_memory, _config.Cpus);
-        var boot = KernelLoader.Load(kind, image, _memory, GuestLayout.MemoryMap(_config.MemoryBytes), _config.Cmdline, initrd, acpi.Rsdp);
-        if (boot.Mode == EntryMode.Pvh32) BootCpuState.WriteGdt(_memory);
-        else BootCpuState.WriteLinux64Tables(_memory);
-
-        var console = _console = new SerialConsole(consoleOut, prefix: "bhyve-aot: " + _config.MessagePrefix);
-        var uart = new Uart8250(console.GuestOutput, new KvmIrqLine(_vm, Uart8250.Com1Irq));
-        Ports.Register(Uart8250.Com1Port, Uart8250.PortCount, uart);
-        Ports.Register(DebugExit.DefaultPort, 1, new DebugExit(status => Stop(new VmExit(status, null))));
-        Ports.Register(AcpiPorts.Base, AcpiPorts.PortCount, new AcpiPorts(r => Stop(r == AcpiRequest.PowerOff
-            ? new VmExit(ExitCodes.PoweredOff, null)
-            : new VmExit(ExitCodes.Reset, "guest requested a reset (ACPI reset register)"))));
-        Ports.Register(KeyboardControllerReset.CommandPort, 1,
-            new KeyboardControllerReset(() => Stop(new VmExit(ExitCodes.Reset, "guest requested a reset (keyboard controller)"))));
-        // A terminal on stdin goes raw for the run (keys reach the guest as typed; "~." quits); pipes stay as they are.
-        if (consoleIn is not null && !Console.IsInputRedirected) _rawTerminal = TerminalRawMode.TryEnter();
-        if (consoleIn is not null)
-            console.StartInput(consoleIn, uart, _rawTerminal is null ? null : new ConsoleEscape(),
-                () => Stop(new VmExit(ExitCodes.ConsoleQuit, "quit from the console (~.)")));
-        AttachPci(_vm, _memory);
-
-        var supported = _kvm.GetSupportedCpuid();
-        for (int i = 0; i < _config.Cpus; i++)
+        long now = Environment.TickCount64;
+        long first = Interlocked.CompareExchange(ref _firstShutdownRequest, now, 0);
+        if (first != 0)
         {
-            var vcpu = _vm.CreateVcpu(i);
-            vcpu.SetCpuid(CpuidPolicy.Apply(supported, i, _config.Cpus, _config.CpuidHide));
-            lock (_vcpus) _vcpus.Add(vcpu);
-            _loops.Add(new VcpuLoop(vcpu, Ports, Mmio, this));
+            // timeout(1) and a kill of the process group deliver one signal twice within microseconds: that is one request.
+            if (now - first < SameRequestMs) return;
+            Stop(new VmExit(ExitCodes.StoppedBySignal, $"{why} again: stopped without waiting for the guest"));
+            return;
         }
-        // Only the boot CPU starts at the kernel entry; the others wait in the in-kernel LAPIC for INIT/SIPI.
-        if (boot.Mode == EntryMode.Pvh32) BootCpuState.Apply(_vcpus[0], (uint)boot.Entry, boot.BootData);
-        else BootCpuState.ApplyLinux64(_vcpus[0], boot.Entry, boot.BootData);
-
-        Running?.Invoke();
-        foreach (var loop in _loops)
+        var timeout = _options.ShutdownTimeout;
+        if (timeout <= TimeSpan.Zero || !PressPowerButton())
         {
-            var thread = new Thread(() => RunVcpu(loop)) { IsBackground = true, Name = "vcpu" };
-            thread.Start();
+            Stop(new VmExit(ExitCodes.StoppedBySignal, $"{why}: stopped ({(timeout <= TimeSpan.Zero ? "--shutdown-timeout 0" : "this machine has no power button")})"));
+            return;
         }
-
-        var result = _exit.Task.GetAwaiter().GetResult();
-        uart.CloseOutput();
-        console.Close();
-        _rawTerminal?.Dispose();
-        return result;
+        _ = Task.Delay(timeout).ContinueWith(_ =>
+            Stop(new VmExit(ExitCodes.StoppedBySignal, $"{why}: the guest did not power off within {timeout.TotalSeconds:0.###} s of the power button; stopped")),
+            TaskScheduler.Default);
     }
 
-    /// <summary>The serial console (COM1) of a PC-style run; null for an hvt run or before Run.</summary>
-    public SerialConsole? SerialConsole => _console;
+    /// <summary>Pauses every vCPU (out of KVM_RUN, parked); false when that did not happen within <paramref name="timeout"/> or the machine is stopping.</summary>
+    public bool Pause(TimeSpan timeout) => Vcpus.Pause(timeout);
 
-    /// <summary>One line per disk (virtio-blk or NVMe) on which a flush failed during the run: printed at exit.</summary>
-    public IEnumerable<string> FlushFailures
-    {
-        get
-        {
-            foreach (var f in _backends)
-                if (f.FlushFailureReport() is { } line) yield return line;
-        }
-    }
+    public void Resume() => Vcpus.Resume();
 
-    /// <summary>Requests, doorbells and interrupts of every virtio-blk queue, summed.</summary>
-    public VirtioQueueCounters DiskCounters
-    {
-        get
-        {
-            var sum = new VirtioQueueCounters();
-            foreach (var d in _disks) sum.Add(d.Counters);
-            return sum;
-        }
-    }
+    public bool IsPaused => Vcpus.IsPaused;
 
-    /// <summary>Commands, doorbells (MMIO and ioeventfd) and interrupts of every NVMe controller, summed.</summary>
-    public NvmeCounters NvmeCounters
+    /// <summary>Boots the guest and blocks until it ends and the machine is torn down.</summary>
+    public VmExit Run(Stream consoleOut, Stream? consoleIn, MachineRunOptions? options = null)
     {
-        get
-        {
-            var sum = new NvmeCounters();
-            foreach (var c in _nvme) sum.Add(c.Counters);
-            return sum;
-        }
-    }
-
-    /// <summary>The PCI root bus (host bridge, CF8/CFC and ECAM), one virtio-blk function per disk and one NVMe controller per --nvme, each in its slot.</summary>
-    private void AttachPci(Vm vm, GuestMemory memory)
-    {
-        var slots = PciSlots.Assign(_config);
-        var root = new PciRoot(Mmio);
-        root.Attach(PciSlots.HostBridge, new PciHostBridge());
-        Ports.Register(PciConfigPorts.BasePort, PciConfigPorts.PortCount, new PciConfigPorts(root));
-        Mmio.Register(PciEcam.Base, PciEcam.Size, new PciEcam(root));
-        var routing = new KvmInterruptRouting(vm);
-        var doorbells = new KvmDoorbellBinder(vm);
-        for (int i = 0; i < _config.Disks.Count; i++)
-        {
-            var disk = _config.Disks[i];
-            var file = OpenDisk(disk);
-            _backends.Add(file);
-            var options = BlockEngineOptions.Default with { QueueDepth = disk.QueueSize };
-            var model = new VirtioBlkDisk(
-                CapacitySectors: file.Size / 512,
-                BlockSize: file.LogicalBlockSize,
-                ReadOnly: disk.ReadOnly,
-                Discard: disk.Discard == DiscardMode.Unmap && file.CanDiscard,
-                WriteZeroes: file.CanWriteZeroes,
-                WriteZeroesMayUnmap: disk.Discard == DiscardMode.Unmap && file.CanDiscard,
-                Serial: disk.Serial);
-            var blk = new VirtioBlk(model, disk.Queues, (ushort)disk.QueueSize, options.MaxSegments, () => BlockEngineFactory.Create(file, options), file);
-            _disks.Add(blk);
-            root.Attach(slots.Disks[i], new VirtioPciTransport(blk, memory, routing.CreateMsiSink(disk.Queues + 1), doorbells));
-        }
-        for (int i = 0; i < _config.Nvme.Count; i++)
-        {
-            var controller = CreateNvme(_config.Nvme[i], i, memory, routing, doorbells, _backends);
-            _nvme.Add(controller);
-            root.Attach(slots.Nvme[i], controller);
-        }
-    }
-
-    private static NvmeController CreateNvme(NvmeConfig config, int index, GuestMemory memory, KvmInterruptRouting routing, KvmDoorbellBinder doorbells,
-                                             List<BlockFile> backends)
-    {
-        var file = OpenNvmeBackend(config);
-        backends.Add(file);
-        int shift = config.SectorSize == 4096 ? 12 : 9;
-        string what = $"--nvme {config.Describe()}";
-        if (file.Direct && (uint)config.SectorSize < file.LogicalBlockSize)
-            throw new ConfigException($"{what}: sector-size={config.SectorSize} is smaller than the O_DIRECT block size {file.LogicalBlockSize}");
-        if (file.Size >> shift == 0) throw new ConfigException($"{what}: smaller than one {config.SectorSize}-byte sector");
-        // Deallocate: auto offers it only where punching holes (files) or zero-out with unmap (devices) works.
-        bool dsm = !config.ReadOnly && config.Dsm switch { DsmMode.Enable => true, DsmMode.Disable => false, _ => file.CanDiscard };
-        string serial = config.Serial.Length > 0 ? config.Serial : $"BHYVEAOT{index:D4}";
-        var ns = new NvmeNamespace(file.Size >> shift, shift, config.ReadOnly, dsm, DeallocateWorks: dsm && file.CanDiscard,
-                                   WriteZeroes: !config.ReadOnly && file.CanWriteZeroes, serial);
-        var identity = new NvmeIdentity(NvmeController.Vendor, NvmeController.Vendor, serial, NvmeIdentity.DefaultModel,
-                                        NvmeIdentity.DefaultFirmware, NvmeIdentity.DefaultMdts, ControllerId: (ushort)(index + 1));
-        // One engine per enable, shared by all queues of the controller: deep enough for a full queue and a
-        // 256-range Dataset Management command.
-        var options = BlockEngineOptions.Default with
-        {
-            QueueDepth = Math.Max(257, Math.Min(config.QueueSize, 1024)),
-            MaxSegments = NvmeQueueProcessor.MaxSegments,
-        };
-        return new NvmeController(ns, identity, config.Queues, config.QueueSize, memory, routing.CreateMsiSink(config.Queues + 1), doorbells,
-                                  () => BlockEngineFactory.Create(file, options), file);
-    }
-
-    private static BlockFile OpenNvmeBackend(NvmeConfig config)
-    {
+        _options = options ?? new MachineRunOptions();
+        bool started = false;
         try
         {
-            if (config.Path is null) return BlockFile.CreateInMemory("bhyve-aot-nvme", config.RamBytes);
-            var file = config.Create ? BlockFile.Create(config.Path, config.CreateSize, config.Direct) : BlockFile.Open(config.Path, config.ReadOnly, config.Direct);
-            return file.Lock();
+            Build(consoleOut, consoleIn);
+            using var signals = _options.HandleSignals ? ShutdownSignals.Install(this) : null;
+            Running?.Invoke();
+            Vcpus.Start();
+            started = true;
+            // From here the main thread only waits, tears down and reports: its seccomp filter, then the guest runs.
+            Vcpus.EnterMainFilter();
+            var result = Vcpus.WaitForResult();
+            return TearDown(result);
         }
-        catch (BlockFileException e) { throw new ConfigException($"--nvme {config.Describe()}: {e.Message}"); }
-    }
-
-    /// <summary>The Solo5 options mean nothing to other kernels: refused rather than ignored.</summary>
-    private static void RefuseHvtOptions(VmConfig config, KernelKind kind)
-    {
-        string what = $"{config.KernelPath} is {KernelKinds.Describe(kind)}, not a Solo5 hvt unikernel";
-        if (config.HvtBlocks.Count > 0) throw new ConfigException($"--block-device is for Solo5 hvt unikernels; {what} (use --disk)");
-        if (config.HvtNets.Count > 0) throw new ConfigException($"--net-device is for Solo5 hvt unikernels; {what}");
-        if (config.GuestArgs.Count > 0) throw new ConfigException($"arguments after -- are for Solo5 hvt unikernels; {what} (use --cmdline)");
-    }
-
-    private static BlockFile OpenDisk(DiskConfig disk)
-    {
-        try
+        finally
         {
-            var file = disk.Create ? BlockFile.Create(disk.Path, disk.CreateSize, disk.Direct) : BlockFile.Open(disk.Path, disk.ReadOnly, disk.Direct);
-            return disk.Lock ? file.Lock() : file;
+            if (!started) ReleaseAfterFailedBuild();
         }
-        catch (BlockFileException e) { throw new ConfigException($"--disk {disk.Path}: {e.Message}"); }
     }
 
-    private void RunVcpu(VcpuLoop loop)
+    /// <summary>Creates the VM, memory, devices and vCPUs (added to <see cref="Vcpus"/>), ready to start.</summary>
+    private protected abstract void Build(Stream consoleOut, Stream? consoleIn);
+
+    /// <summary>Presses the ACPI power button; false when the machine has none.</summary>
+    private protected virtual bool PressPowerButton() => false;
+
+    /// <summary>Rewrites the result a vCPU loop ends with.</summary>
+    private protected virtual VmExit MapVcpuExit(VmExit exit) => exit;
+
+    /// <summary>Stops the devices after the vCPUs: returns one line per failure (a failed flush).</summary>
+    private protected abstract IEnumerable<string> ShutdownDevices();
+
+    /// <summary>Closes the console and whatever else the machine type holds, after the devices.</summary>
+    private protected virtual void CloseConsole() { }
+
+    /// <summary>Stop order: vCPUs, devices, console, guest memory and the VM.</summary>
+    private VmExit TearDown(VmExit result)
     {
-        try
-        {
-            var exit = loop.Run();
-            // solo5-hvt ends every abnormal exit (triple fault, KVM error, ...) with errx(1): so does an hvt run.
-            Stop(_hvt && exit.Message is not null ? exit with { Code = ExitCodes.GuestFault } : exit);
-        }
-        catch (Exception e)
-        {
-            Stop(new VmExit(ExitCodes.VmmFailure, $"vCPU thread failed: {e.GetType().Name}: {e.Message}"));
-        }
+        Vcpus.Stop(result);
+        bool joined = Vcpus.Join(TimeSpan.FromSeconds(5));
+        if (!joined) _teardownProblems.Add("a vCPU did not leave KVM_RUN within 5 s; guest memory is left to process exit");
+        foreach (var problem in ShutdownDevices()) _teardownProblems.Add(problem);
+        CloseConsole();
+        if (joined) ReleaseKvm();
+        if (_teardownProblems.Count == 0) return result;
+        // A guest that powered off must not report success when its data may be lost; any other result keeps its status.
+        string reason = string.Join("; ", _teardownProblems);
+        bool guestOk = result.Code == ExitCodes.PoweredOff && result.Message is null;
+        return guestOk
+            ? new VmExit(ExitCodes.TeardownFailed, reason)
+            : result with { Message = $"{result.Message}; {reason}" };
     }
 
-    private static byte[] ReadInitrd(string path)
+    private void ReleaseAfterFailedBuild()
     {
-        try
-        {
-            var info = new FileInfo(path);
-            if (!info.Exists) throw new ConfigException($"--initrd {path}: no such file");
-            if (info.Length == 0) throw new ConfigException($"--initrd {path}: the file is empty");
-            if (info.Length > 1L << 30) throw new ConfigException($"--initrd {path}: {info.Length >> 20} MiB is too large (at most 1024 MiB)");
-            return File.ReadAllBytes(path);
-        }
-        catch (IOException e) { throw new ConfigException($"--initrd {path}: {e.Message}"); }
-        catch (UnauthorizedAccessException) { throw new ConfigException($"--initrd {path}: permission denied"); }
+        try { foreach (var _ in ShutdownDevices()) { } }
+        catch (Exception) { /* the build's own exception is the one to report */ }
+        CloseConsole();
+        ReleaseKvm();
     }
 
+    private void ReleaseKvm()
+    {
+        foreach (var v in KvmVcpus) v.Dispose();
+        KvmVcpus.Clear();
+        Memory?.Dispose();
+        Memory = null;
+        Vm?.Dispose();
+        Vm = null;
+    }
+
+    /// <summary>A regular file only, capped before it is read (Os/InputFile).</summary>
     private static byte[] ReadKernel(string path)
     {
-        try
-        {
-            var info = new FileInfo(path);
-            if (!info.Exists) throw new ConfigException($"kernel image {path}: no such file");
-            if (info.Length > 512L << 20) throw new ConfigException($"kernel image {path}: {info.Length >> 20} MiB is too large");
-            return File.ReadAllBytes(path);
-        }
-        catch (IOException e) { throw new ConfigException($"kernel image {path}: {e.Message}"); }
-        catch (UnauthorizedAccessException) { throw new ConfigException($"kernel image {path}: permission denied"); }
+        try { return InputFile.ReadAll(path, "kernel image", 512L << 20); }
+        catch (InputFileException e) { throw new ConfigException(e.Message); }
     }
 }

@@ -15,7 +15,7 @@ public enum DsmMode
 /// One NVMe controller with one namespace, as given by
 /// `--nvme path=FILE|ram=SIZE[,readonly][,dsm=auto|enable|disable][,queues=N][,queue-size=N][,sector-size=512|4096][,serial=S][,direct][,size=S,create]`.
 /// </summary>
-public sealed record NvmeConfig
+public sealed record NvmeConfig : IDeviceConfig
 {
     public const int MaxQueues = 64;
     public const int DefaultQueueSize = 1024;
@@ -39,6 +39,9 @@ public sealed record NvmeConfig
     public ulong CreateSize { get; init; }
     /// <summary>The PCI slot the guest finds this controller in (1..31); null: the next free slot.</summary>
     public int? PciSlot { get; init; }
+
+    public IDeviceKind Kind => NvmeKind.Instance;
+    public string Who => $"nvme {Describe()}";
 
     /// <summary>What to call this namespace's backing store in messages.</summary>
     public string Describe() => Path ?? $"ram={ByteSize.Format(RamBytes)}";
@@ -101,7 +104,7 @@ public sealed record NvmeConfig
     /// </summary>
     public void Validate()
     {
-        string who = $"nvme {Describe()}";
+        string who = Who;
         if (Path is { Length: 0 }) throw new ConfigException("nvme: empty path");
         if (Path is null && RamBytes == 0) throw new ConfigException("nvme: no backing store (a path or a RAM size)");
         if (Path is not null && RamBytes != 0) throw new ConfigException($"{who}: a path and a RAM size exclude each other");

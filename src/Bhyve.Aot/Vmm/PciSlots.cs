@@ -2,8 +2,8 @@ namespace Bhyve.Aot.Vmm;
 
 /// <summary>
 /// Where each PCI device of a VmConfig sits on bus 0: the host bridge at slot 0, devices with a chosen slot there,
-/// the rest in the lowest slots nobody chose, disks first, then NVMe controllers, each in configuration order.
-/// Only function 0 of each slot is used.
+/// the rest in the lowest slots nobody chose, in the order of <see cref="VmConfig.Devices"/> (kinds in registry
+/// order: disks first, then NVMe controllers; each kind in configuration order). Only function 0 of each slot is used.
 /// </summary>
 public static class PciSlots
 {
@@ -17,32 +17,37 @@ public static class PciSlots
         if (slot is < 1 or > Last) throw new ConfigException($"{who}: PCI slot {slot} is out of range (1..{Last})");
     }
 
-    /// <summary>The slot of every disk and NVMe controller; throws ConfigException when two devices want one slot.</summary>
-    public static (int[] Disks, int[] Nvme) Assign(VmConfig config)
+    /// <summary>The slot of every device, index for index with <see cref="VmConfig.Devices"/>; throws ConfigException when two devices want one slot.</summary>
+    public static int[] Assign(VmConfig config)
     {
         var owner = new string?[Last + 1];
         owner[HostBridge] = "the host bridge";
-        void Claim(int? slot, string who)
+        foreach (var d in config.Devices)
         {
-            if (slot is not { } s) return;
-            Check(s, who);
-            if (owner[s] is { } other) throw new ConfigException($"PCI slot {s} is given twice ({other} and {who})");
-            owner[s] = who;
+            if (d.PciSlot is not { } s) continue;
+            Check(s, d.Who);
+            if (owner[s] is { } other) throw new ConfigException($"PCI slot {s} is given twice ({other} and {d.Who})");
+            owner[s] = d.Who;
         }
-        foreach (var d in config.Disks) Claim(d.PciSlot, $"disk {d.Path}");
-        foreach (var n in config.Nvme) Claim(n.PciSlot, $"nvme {n.Describe()}");
 
         int next = 1;
-        int Place(int? slot, string who)
+        var slots = new int[config.Devices.Count];
+        for (int i = 0; i < slots.Length; i++)
         {
-            if (slot is { } s) return s;
+            var d = config.Devices[i];
+            if (d.PciSlot is { } s) { slots[i] = s; continue; }
             while (next <= Last && owner[next] is not null) next++;
-            if (next > Last) throw new ConfigException($"{who}: no free PCI slot is left");
-            owner[next] = who;
-            return next;
+            if (next > Last) throw new ConfigException($"{d.Who}: no free PCI slot is left");
+            owner[next] = d.Who;
+            slots[i] = next;
         }
-        var disks = config.Disks.Select(d => Place(d.PciSlot, $"disk {d.Path}")).ToArray();
-        var nvme = config.Nvme.Select(n => Place(n.PciSlot, $"nvme {n.Describe()}")).ToArray();
-        return (disks, nvme);
+        return slots;
+    }
+
+    /// <summary>The slot of one device of the configuration (compared by reference).</summary>
+    public static int SlotOf(VmConfig config, int[] slots, IDeviceConfig device)
+    {
+        for (int i = 0; i < config.Devices.Count; i++) if (ReferenceEquals(config.Devices[i], device)) return slots[i];
+        throw new ArgumentException($"{device.Who} is not a device of this configuration", nameof(device));
     }
 }

@@ -15,22 +15,31 @@ public struct ExitCounters
 /// The KVM_RUN loop of one vCPU: run, dispatch the exit to the port or MMIO bus straight from the shared
 /// kvm_run page (no copies, no allocation), repeat until the machine stops or the guest ends the run.
 /// </summary>
-internal sealed unsafe class VcpuLoop(Vcpu vcpu, IoBus ports, IoBus mmio, IVmLifecycle lifecycle)
+internal sealed class VcpuLoop(IVcpu vcpu, IoBus ports, IoBus mmio, IVmLifecycle lifecycle)
 {
     public ExitCounters Counters;
 
-    public VmExit Run()
+    // SAFETY: the kvm_run page stays mapped while the vCPU exists, and this loop ends before the vCPU is disposed
+    public unsafe VmExit Run()
     {
         byte* run = vcpu.RunPage;
         while (!lifecycle.Stopping)
         {
+            if (lifecycle.PauseRequested) { lifecycle.Park(vcpu.Index); continue; }
             int errno = vcpu.Run();
             if (errno != 0)
             {
-                if (errno == Libc.EINTR || errno == Libc.EAGAIN) { Counters.Interrupted++; continue; }
+                if (errno == Libc.EINTR || errno == Libc.EAGAIN)
+                {
+                    // Stop and pause set their flag before asking for the exit, so clearing it here loses neither.
+                    vcpu.ClearImmediateExit();
+                    Counters.Interrupted++;
+                    continue;
+                }
                 return new VmExit(ExitCodes.KvmError, $"KVM_RUN failed on vCPU {vcpu.Index}: {Libc.Describe(errno)}");
             }
-            switch (vcpu.ExitReason)
+            var reason = (KvmExitReason)(*(uint*)(run + KvmRunLayout.ExitReason));
+            switch (reason)
             {
                 case KvmExitReason.Io:
                     Counters.Io++;
@@ -54,13 +63,14 @@ internal sealed unsafe class VcpuLoop(Vcpu vcpu, IoBus ports, IoBus mmio, IVmLif
                         $"VM entry failed on vCPU {vcpu.Index} (hardware reason 0x{*(ulong*)(run + KvmRunLayout.HardwareReason):x}), RIP 0x{Rip():x}");
                 default:
                     Counters.Other++;
-                    return new VmExit(ExitCodes.KvmError, $"unhandled VM exit {vcpu.ExitReason} ({(uint)vcpu.ExitReason}) on vCPU {vcpu.Index}, RIP 0x{Rip():x}");
+                    return new VmExit(ExitCodes.KvmError, $"unhandled VM exit {reason} ({(uint)reason}) on vCPU {vcpu.Index}, RIP 0x{Rip():x}");
             }
         }
         return lifecycle.Result;
     }
 
-    private void DispatchIo(byte* run)
+    // SAFETY: KVM puts count items of size bytes at data_offset inside the kvm_run mapping (its KVM_EXIT_IO contract); the fixed fields lie at KvmRunLayout offsets inside it
+    private unsafe void DispatchIo(byte* run)
     {
         bool isOut = run[KvmRunLayout.IoDirection] == 1;
         int size = run[KvmRunLayout.IoSize];
@@ -75,7 +85,8 @@ internal sealed unsafe class VcpuLoop(Vcpu vcpu, IoBus ports, IoBus mmio, IVmLif
         }
     }
 
-    private void DispatchMmio(byte* run)
+    // SAFETY: the data field holds 8 bytes and length is checked to be 1-8 first
+    private unsafe void DispatchMmio(byte* run)
     {
         ulong address = *(ulong*)(run + KvmRunLayout.MmioPhysAddr);
         uint length = *(uint*)(run + KvmRunLayout.MmioLen);
@@ -92,7 +103,8 @@ internal sealed unsafe class VcpuLoop(Vcpu vcpu, IoBus ports, IoBus mmio, IVmLif
         _ => new VmExit(ExitCodes.KvmError, $"guest system event {type} on vCPU {vcpu.Index} (crash or unsupported)"),
     };
 
-    private VmExit InternalError(byte* run)
+    // SAFETY: ndata is capped at 16, the size of kvm_run's internal.data array
+    private unsafe VmExit InternalError(byte* run)
     {
         uint suberror = *(uint*)(run + KvmRunLayout.InternalSuberror);
         uint ndata = Math.Min(*(uint*)(run + KvmRunLayout.InternalNdata), 16u);
@@ -110,9 +122,5 @@ internal sealed unsafe class VcpuLoop(Vcpu vcpu, IoBus ports, IoBus mmio, IVmLif
             $"KVM internal error on vCPU {vcpu.Index}: suberror {suberror} ({kind}), RIP 0x{Rip():x}{data}");
     }
 
-    private ulong Rip()
-    {
-        try { return vcpu.GetRegs().Rip; }
-        catch (KvmException) { return 0; }
-    }
+    private ulong Rip() => vcpu.Rip();
 }

@@ -19,9 +19,33 @@ public sealed record VmConfig
     public int Cpus { get; init; } = 1;
     public string Cmdline { get; init; } = "";
     public bool HugePages { get; init; }
-    public IReadOnlyList<DiskConfig> Disks { get; init; } = [];
-    /// <summary>NVMe controllers, one namespace each.</summary>
-    public IReadOnlyList<NvmeConfig> Nvme { get; init; } = [];
+    /// <summary>
+    /// The machine's PCI devices, every kind of <see cref="DeviceKinds.All"/>, kept grouped by kind in registry order
+    /// (and in the order given within a kind): that is the order slots are handed out in.
+    /// </summary>
+    public IReadOnlyList<IDeviceConfig> Devices
+    {
+        get => _devices;
+        init => _devices = value.Select((d, i) => (d, i)).OrderBy(x => DeviceKinds.IndexOf(x.d.Kind)).ThenBy(x => x.i).Select(x => x.d).ToArray();
+    }
+    private readonly IReadOnlyList<IDeviceConfig> _devices = [];
+
+    /// <summary>The virtio-blk disks among <see cref="Devices"/>; setting it replaces only those.</summary>
+    public IReadOnlyList<DiskConfig> Disks
+    {
+        get => Of<DiskConfig>();
+        init => Devices = [.. _devices.Where(d => d is not DiskConfig), .. value];
+    }
+
+    /// <summary>NVMe controllers (one namespace each) among <see cref="Devices"/>; setting it replaces only those.</summary>
+    public IReadOnlyList<NvmeConfig> Nvme
+    {
+        get => Of<NvmeConfig>();
+        init => Devices = [.. _devices.Where(d => d is not NvmeConfig), .. value];
+    }
+
+    /// <summary>The devices of one config type, in configuration order.</summary>
+    public IReadOnlyList<T> Of<T>() where T : IDeviceConfig => _devices.OfType<T>().ToArray();
     /// <summary>Initial ramdisk for a Linux kernel.</summary>
     public string? InitrdPath { get; init; }
     /// <summary>Solo5 hvt block devices by manifest name.</summary>
@@ -45,15 +69,17 @@ public sealed record VmConfig
         if (System.Text.Encoding.UTF8.GetByteCount(Cmdline) > GuestLayout.CmdlineMax)
             throw new ConfigException($"--cmdline is longer than {GuestLayout.CmdlineMax} bytes");
         if (Cmdline.Contains('\0')) throw new ConfigException("--cmdline contains a NUL character");
-        if (Disks.Count > 8) throw new ConfigException($"{Disks.Count} disks given; at most 8");
-        if (Nvme.Count > 8) throw new ConfigException($"{Nvme.Count} NVMe controllers given; at most 8");
+        foreach (var kind in DeviceKinds.All)
+        {
+            int count = _devices.Count(d => d.Kind == kind);
+            if (count > kind.MaxCount) throw new ConfigException($"{count} {kind.Name} devices given ({kind.LongOption}); at most {kind.MaxCount}");
+        }
         if (InitrdPath is { Length: 0 }) throw new ConfigException("--initrd: empty path");
         foreach (var group in HvtBlocks.Concat(HvtNets).GroupBy(d => d.Name))
             if (group.Count() > 1) throw new ConfigException($"hvt device '{group.Key}' is given more than once");
         if (Name is not null && !IsName(Name))
             throw new ConfigException($"VM name '{Name}': use 1..{MaxNameLength} characters of A-Z, a-z, 0-9, '.', '_' and '-', not starting with '-' or '.'");
-        foreach (var d in Disks) d.Validate();
-        foreach (var n in Nvme) n.Validate();
+        foreach (var d in _devices) d.Validate();
         PciSlots.Assign(this);
     }
 
@@ -71,9 +97,9 @@ public sealed record VmConfig
         other is not null
         && Name == other.Name && KernelPath == other.KernelPath && MemoryBytes == other.MemoryBytes && Cpus == other.Cpus
         && Cmdline == other.Cmdline && HugePages == other.HugePages && InitrdPath == other.InitrdPath
-        && Disks.SequenceEqual(other.Disks) && Nvme.SequenceEqual(other.Nvme)
+        && Devices.SequenceEqual(other.Devices)
         && HvtBlocks.SequenceEqual(other.HvtBlocks) && HvtNets.SequenceEqual(other.HvtNets) && GuestArgs.SequenceEqual(other.GuestArgs)
         && CpuidHide.SequenceEqual(other.CpuidHide);
 
-    public override int GetHashCode() => HashCode.Combine(Name, KernelPath, MemoryBytes, Cpus, Cmdline, Disks.Count, Nvme.Count);
+    public override int GetHashCode() => HashCode.Combine(Name, KernelPath, MemoryBytes, Cpus, Cmdline, Devices.Count);
 }

@@ -42,8 +42,7 @@ internal static class Layers
     /// </summary>
     public static readonly IReadOnlyList<(string From, string To, string Why)> PendingExemptions =
     [
-        ("Bhyve.Aot.Boot.Acpi", "Bhyve.Aot.Devices.Legacy",
-         "Dsdt reads AcpiPorts.S5SleepType; rt-machine's issue-13 work builds ACPI from a machine description: delete this entry when it lands"),
+        // Empty: Boot/Acpi now builds its tables from AcpiMachine, the description PcMachine gives it.
     ];
 
     /// <summary>The layer of one of our namespaces ("Bhyve.Aot.Devices.Pci" -> "Devices"), or null for anyone else's.</summary>

@@ -50,13 +50,13 @@ public class HelpExamplesTests
     public void Root_help_documents_the_bhyve_form()
     {
         var r = CliCapture.Run(() => Program.Main(["--help"]));
-        foreach (string word in new[] { "-s SLOT,EMUL", "hostbridge", "virtio-blk", "nvme", "-l com1,stdio", "-k KERNEL", "VMNAME", "config print" })
+        foreach (string word in new[] { "-s SLOT,EMUL", "hostbridge", "virtio-blk", "nvme", "-l com1,stdio", "-b KERNEL", "-k FILE", "-o NAME=VALUE", "VMNAME", "rebooted", "config print" })
             Assert.Contains(word, r.Stdout);
     }
 
     [Fact]
     public void Examples_are_quoted_for_a_shell()
     {
-        Assert.Equal("Examples:\n  bhyve-aot -C \"a b\" -k k.elf vm", HelpExamples.Format([["-C", "a b", "-k", "k.elf", "vm"]]));
+        Assert.Equal("Examples:\n  bhyve-aot -t \"a b\" -b k.elf vm", HelpExamples.Format([["-t", "a b", "-b", "k.elf", "vm"]]));
     }
 }

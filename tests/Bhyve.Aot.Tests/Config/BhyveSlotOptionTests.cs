@@ -94,7 +94,7 @@ public class BhyveSlotOptionTests
     [InlineData("2,virtio-blk,a.img,direct", "-s 2,virtio-blk: direct (O_SYNC writes) is not supported")]
     [InlineData("2,virtio-blk,a.img,sync", "-s 2,virtio-blk: sync (O_SYNC writes)")]
     [InlineData("2,virtio-blk,a.img,sectorsize=4096", "-s 2,virtio-blk: sectorsize is not supported")]
-    [InlineData("2,virtio-blk,a.img,discard=trim", "-s 2,virtio-blk discard=trim: expected unmap or ignore")]
+    [InlineData("2,virtio-blk,a.img,discard=trim", "-s 2,virtio-blk discard=trim: expected unmap, ignore, on or off")]
     [InlineData("2,virtio-blk,a.img,ro=maybe", "-s 2,virtio-blk ro=maybe: expected on or off")]
     [InlineData("2,virtio-blk,a.img,ser=ABCDEFGHIJKLMNOPQRSTU", "-s 2,virtio-blk ser=ABCDEFGHIJKLMNOPQRSTU: at most 20")]
     [InlineData("2,virtio-blk,a.img,queues=17", "-s 2,virtio-blk queues=17: expected 1..16")]

@@ -76,13 +76,14 @@ public class MachineFileTests
     }
 
     [Theory]
-    [InlineData("{", "vm.json line 1: not valid JSON")]
-    [InlineData("{ \"boot-source\": { \"kernel_image_path\": \"k\" },\n \"x\": }", "vm.json line 2: not valid JSON")]
-    [InlineData("[]", "vm.json line 1: the top level must be an object")]
-    [InlineData("null", "vm.json: the file holds null")]
+    [InlineData("{", "vm.json:1:2: the file ends inside the JSON")]
+    [InlineData("{ \"boot-source\": { \"kernel_image_path\": \"k\" },\n \"name\": }", "vm.json:2:10: not valid JSON at '}'")]
+    [InlineData("[]", "vm.json:1:1: the top level must be an object")]
+    [InlineData("null", "vm.json:1:1: the top level must be an object")]
     [InlineData("{}", "vm.json: boot-source is missing")]
-    [InlineData("""{ "boot-source": {} }""", "vm.json: boot-source.kernel_image_path is missing")]
-    [InlineData("""{ "boot-source": { "kernel_image_path": "k", "kernel": "x" } }""", "vm.json line 1: boot-source.kernel: unknown field 'kernel'")]
+    [InlineData("""{ "boot-source": {} }""", "vm.json:1:3: boot-source.kernel_image_path is missing")]
+    [InlineData("""{ "boot-source": { "kernel_image_path": "k", "kernel": "x" } }""", "vm.json:1:46: boot-source.kernel: unknown field (the fields of boot-source are kernel_image_path, boot_args, initrd_path)")]
+    [InlineData("""{ "boot-source": { "kernel_image_path": 5 } }""", "vm.json:1:41: boot-source.kernel_image_path: expected a string, not a number")]
     [InlineData("""{ "boot-source": { "kernel_image_path": "k" }, "network-interfaces": [ { "iface_id": "eth0" } ] }""", "network-interfaces: virtio-net is not built yet")]
     [InlineData("""{ "boot-source": { "kernel_image_path": "k" }, "vsock": { "guest_cid": 3 } }""", "vsock: virtio-vsock is not built yet")]
     [InlineData("""{ "boot-source": { "kernel_image_path": "k" }, "drives": [ { "path_on_host": "a", "io_engine": "Fast" } ] }""", "drives[0].io_engine \"Fast\"")]
@@ -91,14 +92,13 @@ public class MachineFileTests
     [InlineData("""{ "boot-source": { "kernel_image_path": "k" }, "drives": [ { "path_on_host": "a", "partuuid": "x" } ] }""", "drives[0].partuuid: only meaningful with is_root_device")]
     [InlineData("""{ "boot-source": { "kernel_image_path": "k" }, "machine-config": { "cpu_template": "C3" } }""", "machine-config.cpu_template \"C3\"")]
     [InlineData("""{ "boot-source": { "kernel_image_path": "k" }, "machine-config": { "smt": "no" } }""", "machine-config.smt: expected true or false")]
-    [InlineData("""{ "boot-source": { "kernel_image_path": 5 } }""", "vm.json line 1: boot-source.kernel_image_path: expected a string")]
     [InlineData("""{ "boot-source": { "kernel_image_path": "k" }, "machine-config": { "vcpu_count": "two" } }""", "machine-config.vcpu_count: expected a whole number")]
     [InlineData("""{ "boot-source": { "kernel_image_path": "k" }, "machine-config": { "vcpu_count": 1.5 } }""", "vcpu_count: expected a whole number")]
     [InlineData("""{ "boot-source": { "kernel_image_path": "k" }, "drives": [ { "path_on_host": "a", "is_read_only": "yes" } ] }""", "drives[0].is_read_only: expected true or false")]
     [InlineData("""{ "boot-source": { "kernel_image_path": "k" }, "drives": {} }""", "drives: expected a list of objects")]
-    [InlineData("""{ "boot-source": { "kernel_image_path": "k" }, "hvt": { "args": [ 1 ] } }""", "hvt.args[0]: expected a list of strings")]
-    [InlineData("""{ "boot-source": { "kernel_image_path": "k", "kernel_image_path": "j" } }""", "vm.json: a field is given twice")]
-    [InlineData("""{ "boot-source": { "kernel_image_path": "k" }, "machine-config": { "vcpu_count": 0 } }""", "vm.json: --cpus 0 is out of range")]
+    [InlineData("""{ "boot-source": { "kernel_image_path": "k" }, "hvt": { "args": [ 1 ] } }""", "hvt.args[0]: expected a string (as hvt.args is a list of strings), not a number")]
+    [InlineData("""{ "boot-source": { "kernel_image_path": "k", "kernel_image_path": "j" } }""", "vm.json:1:46: boot-source.kernel_image_path: the field is given twice (lines 1 and 1)")]
+    [InlineData("""{ "boot-source": { "kernel_image_path": "k" }, "machine-config": { "vcpu_count": 0 } }""", "vm.json:1:68: machine-config.vcpu_count 0 is out of range (1..64)")]
     [InlineData("""{ "boot-source": { "kernel_image_path": "k" }, "machine-config": { "mem_size_mib": 1 } }""", "memory must be at least 4 MiB")]
     [InlineData("""{ "boot-source": { "kernel_image_path": "k" }, "machine-config": { "mem_size_mib": 18446744073709551615 } }""", "mem_size_mib 18446744073709551615 is out of range")]
     [InlineData("""{ "boot-source": { "kernel_image_path": "k" }, "machine-config": { "mem_size_mib": 64, "mem_size": "64M" } }""", "not both")]
@@ -113,7 +113,7 @@ public class MachineFileTests
     [InlineData("""{ "boot-source": { "kernel_image_path": "k" }, "drives": [ { "path_on_host": "a", "queue_size": 100 } ] }""", "drives[0]: disk a: queue-size 100 must be a power of two")]
     [InlineData("""{ "boot-source": { "kernel_image_path": "k" }, "drives": [ { "path_on_host": "a", "serial": "\u0001" } ] }""", "drives[0]: disk a: serial must be")]
     [InlineData("""{ "boot-source": { "kernel_image_path": "k" }, "drives": [ { "path_on_host": "a", "create_size": "0" } ] }""", "drives[0].create_size \"0\" is not a size")]
-    [InlineData("""{ "boot-source": { "kernel_image_path": "k" }, "drives": [ { "path_on_host": "a", "create_size": "1000" } ] }""", "create needs a size that is a non-zero multiple of 512")]
+    [InlineData("""{ "boot-source": { "kernel_image_path": "k" }, "drives": [ { "path_on_host": "a", "create_size": "1000B" } ] }""", "create needs a size that is a non-zero multiple of 512")]
     [InlineData("""{ "boot-source": { "kernel_image_path": "k" }, "drives": [ { "path_on_host": "a", "create_size": "1G", "is_read_only": true } ] }""", "create and readonly")]
     [InlineData("""{ "boot-source": { "kernel_image_path": "k" }, "drives": [ { "path_on_host": "a", "pci_slot": 0 } ] }""", "drives[0]: disk a: PCI slot 0 is the host bridge's")]
     [InlineData("""{ "boot-source": { "kernel_image_path": "k" }, "drives": [ { "path_on_host": "a", "pci_slot": 32 } ] }""", "PCI slot 32 is out of range (1..31)")]
@@ -126,10 +126,10 @@ public class MachineFileTests
     [InlineData("""{ "boot-source": { "kernel_image_path": "k" }, "nvme": [ { "path_on_host": "a", "queues": 65 } ] }""", "queues 65 is out of range (1..64)")]
     [InlineData("""{ "boot-source": { "kernel_image_path": "k" }, "nvme": [ { "path_on_host": "a", "queue_size": 1 } ] }""", "queue-size 1 is out of range (2..4096)")]
     [InlineData("""{ "boot-source": { "kernel_image_path": "k" }, "nvme": [ { "ram_size": "8M", "direct": true } ] }""", "a RAM namespace cannot be direct or readonly")]
-    [InlineData("""{ "boot-source": { "kernel_image_path": "k" }, "nvme": [ { "ram_size": "5000" } ] }""", "the RAM size must be a multiple of 4096")]
+    [InlineData("""{ "boot-source": { "kernel_image_path": "k" }, "nvme": [ { "ram_size": "5000B" } ] }""", "the RAM size must be a multiple of 4096")]
     [InlineData("""{ "boot-source": { "kernel_image_path": "k" }, "hvt": { "block_devices": [ { "name": "bad name", "path_on_host": "a" } ] } }""", "hvt.block_devices[0] bad name=a: a device name is at most 67")]
     [InlineData("""{ "boot-source": { "kernel_image_path": "k" }, "hvt": { "net_devices": [ { "name": "n" } ] } }""", "hvt.net_devices[0].host_dev_name is missing")]
-    [InlineData("""{ "name": "a b", "boot-source": { "kernel_image_path": "k" } }""", "VM name 'a b'")]
+    [InlineData("""{ "name": "a b", "boot-source": { "kernel_image_path": "k" } }""", "vm.json:1:3: name \"a b\": use 1..64 characters")]
     public void Refusals_name_the_file_and_the_field(string json, string message)
     {
         string m = Refusal(json);
@@ -142,7 +142,7 @@ public class MachineFileTests
     public void Missing_file_is_named()
     {
         var e = Assert.Throws<ConfigException>(() => MachineFileReader.Load("/nonexistent/bhyve-aot/vm.json"));
-        Assert.Equal("machine file /nonexistent/bhyve-aot/vm.json: no such file", e.Message);
+        Assert.Equal("machine file /nonexistent/bhyve-aot/vm.json: the directory /nonexistent does not exist", e.Message);
     }
 
     [Fact]
@@ -152,7 +152,7 @@ public class MachineFileTests
         try
         {
             File.WriteAllBytes(path, new byte[MachineFileReader.MaxFileBytes + 1]);
-            Assert.Contains("not a machine file", Assert.Throws<ConfigException>(() => MachineFileReader.Load(path)).Message);
+            Assert.Contains("is too large (at most 1 MiB)", Assert.Throws<ConfigException>(() => MachineFileReader.Load(path)).Message);
         }
         finally { File.Delete(path); }
     }
@@ -195,7 +195,38 @@ public class MachineFileTests
     {
         var c = MachineFileReader.Load(Path.Combine(Support.Repo.Root, file));
         Assert.NotNull(c.Name);
-        // Paths are relative to the file: the kernel is the repository's guest wherever the file is run from.
-        Assert.StartsWith(Path.Combine(Support.Repo.Root, "native/guest/build/"), Path.GetFullPath(c.KernelPath));
+        Assert.StartsWith(Path.Combine(Support.Repo.Root, "native/guest/build/"), c.KernelPath);
+    }
+
+    [Fact]
+    public void Relative_paths_are_relative_to_the_files_directory()
+    {
+        string dir = Directory.CreateTempSubdirectory("bhyve-aot-mf-").FullName;
+        try
+        {
+            string file = Path.Combine(dir, "vm.json");
+            File.WriteAllText(file, """
+                { "boot-source": { "kernel_image_path": "k.elf", "initrd_path": "/abs/initrd" },
+                  "drives": [ { "path_on_host": "disks/a.img" } ], "nvme": [ { "path_on_host": "../b.img" } ] }
+                """);
+            var c = MachineFileReader.Load(file);
+            Assert.Equal(Path.Combine(dir, "k.elf"), c.KernelPath);
+            Assert.Equal("/abs/initrd", c.InitrdPath);
+            Assert.Equal(Path.Combine(dir, "disks/a.img"), c.Disks[0].Path);
+            Assert.Equal(Path.GetFullPath(Path.Combine(dir, "../b.img")), c.Nvme[0].Path);
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    [Fact]
+    public void A_field_given_twice_names_both_lines_and_type_errors_name_line_and_column()
+    {
+        string json = "{\n  \"boot-source\": { \"kernel_image_path\": \"k\" },\n  \"machine-config\": {\n    \"vcpu_count\": 1,\n    \"vcpu_count\": 2 } }";
+        Assert.Equal("vm.json:5:5: machine-config.vcpu_count: the field is given twice (lines 4 and 5)", Refusal(json));
+        Assert.Equal("vm.json:2:41: boot-source.kernel_image_path: expected a string, not true or false",
+            Refusal("{\n  \"boot-source\": { \"kernel_image_path\": true } }"));
+        // A field of another section is not blamed: `serial` belongs to drives[], not the top level.
+        Assert.StartsWith("vm.json:1:2: serial: unknown field (the fields at the top level are name, boot-source,", Refusal("{\"serial\":\"x\"}"));
+        Assert.StartsWith("vm.json:1:21: machine-config.queues: unknown field", Refusal("{\"machine-config\": {\"queues\":2}}"));
     }
 }

@@ -19,7 +19,7 @@ public sealed class BhyveFormTests : IDisposable
     public async Task Hello_boots_from_the_bhyve_form()
     {
         var r = await ProcessRunner.RunBhyveAsync("-AHP", "-c", "1", "-m", "64M", "-s", "0,hostbridge", "-s", "31,lpc", "-l", "com1,stdio",
-            "-k", Repo.Guest("hello.elf"), "-C", "exit=3 foo=bar", "hello");
+            "-b", Repo.Guest("hello.elf"), "-t", "exit=3 foo=bar", "hello");
 
         Assert.True(r.Stderr == "", r.ToString());
         Assert.Equal("Bhyve.Aot hello guest\ncmdline: exit=3 foo=bar\nmemory: 65151 KiB\nexit: 3\n", r.Stdout);
@@ -29,7 +29,7 @@ public sealed class BhyveFormTests : IDisposable
     [Fact]
     public async Task Bhyve_memory_without_a_suffix_is_MiB_and_several_CPUs_boot()
     {
-        var r = await ProcessRunner.RunBhyveAsync("-c", "cpus=2,sockets=1,cores=2", "-m", "128", "-k", Repo.Guest("hello.elf"), "-C", "exit=5", "vm2");
+        var r = await ProcessRunner.RunBhyveAsync("-c", "cpus=2,sockets=1,cores=2", "-m", "128", "-b", Repo.Guest("hello.elf"), "-t", "exit=5", "vm2");
         Assert.True(r.Stderr == "", r.ToString());
         Assert.Contains($"memory: {((128UL << 20) - (0x10_0000 - 0x9_FC00)) >> 10} KiB\n", r.Stdout);
         Assert.Equal(11, r.ExitCode);
@@ -58,7 +58,7 @@ public sealed class BhyveFormTests : IDisposable
         var r = await ProcessRunner.RunAsync(Repo.Binary,
         [
             "-m", "128M", "-s", "0,hostbridge", "-s", $"5,virtio-blk,{image},size=64M,create,ser=bhyve-form,discard", "-l", "com1,stdio",
-            "-k", Repo.Guest("blk-selftest.elf"), "-C", "discard_zeroes=1", "--stats", "blkvm",
+            "-b", Repo.Guest("blk-selftest.elf"), "-t", "discard_zeroes=1", "--stats", "blkvm",
         ], Timeout);
 
         var output = new BlkSelftestOutput(r.Stdout);
@@ -84,7 +84,7 @@ public sealed class BhyveFormTests : IDisposable
         File.WriteAllBytes(image, bytes);
 
         var r = await ProcessRunner.RunAsync(Repo.Binary,
-            ["-m", "128M", "-s", "0,hostbridge", "-s", $"2,virtio-blk,{image},ro", "-k", Repo.Guest("blk-selftest.elf"), "-C", "ro_expect=7", "rovm"], Timeout);
+            ["-m", "128M", "-s", "0,hostbridge", "-s", $"2,virtio-blk,{image},ro", "-b", Repo.Guest("blk-selftest.elf"), "-t", "ro_expect=7", "rovm"], Timeout);
 
         var output = new BlkSelftestOutput(r.Stdout);
         Assert.True(r.ExitCode == 1 && output.Failed == 0 && output.Failures.Count == 0, r.ToString());
@@ -103,7 +103,7 @@ public sealed class BhyveFormTests : IDisposable
         [
             "-c", "2", "-m", "128M", "-s", "0,hostbridge", "-s", $"2,virtio-blk,{disk},size=16M,create,discard",
             "-s", $"3,nvme,{data},size=64M,create,dsm=enable,ser=bhyve-form,maxq=4,qsz=256", "-l", "com1,stdio",
-            "-k", Repo.Guest("nvme-selftest.elf"), "-C", "expect_sn=bhyve-form", "--stats", "nvmevm",
+            "-b", Repo.Guest("nvme-selftest.elf"), "-t", "expect_sn=bhyve-form", "--stats", "nvmevm",
         ], Timeout);
 
         var output = new BlkSelftestOutput(r.Stdout);
@@ -139,23 +139,23 @@ public sealed class BhyveFormTests : IDisposable
 
     /// <summary>The NativeAOT binary's JSON (source-generated, resource keys instead of messages) words errors the same.</summary>
     [Theory]
-    [InlineData("""{ "boot-source": { "kernel_image_path": "k" }, "drives": [ { "path_on_host": "a", "io_mode": "Async" } ] }""", "line 1: drives[0].io_mode: unknown field 'io_mode' (see the MACHINE FILE section of the README)")]
-    [InlineData("""{ "boot-source": { "kernel_image_path": "k" }, "machine-config": { "vcpu_count": "two" } }""", "line 1: machine-config.vcpu_count: expected a whole number")]
-    [InlineData("{ \"boot-source\": ", "line 1: not valid JSON")]
+    [InlineData("""{ "boot-source": { "kernel_image_path": "k" }, "drives": [ { "path_on_host": "a", "io_mode": "Async" } ] }""", ":1:83: drives[0].io_mode: unknown field (the fields of drives[0] are drive_id, path_on_host, is_read_only, is_root_device, partuuid, cache_type, io_engine, rate_limiter, socket, discard, direct, queues, queue_size, serial, create_size, pci_slot, lock)")]
+    [InlineData("""{ "boot-source": { "kernel_image_path": "k" }, "machine-config": { "vcpu_count": "two" } }""", ":1:82: machine-config.vcpu_count: expected a whole number, not a string")]
+    [InlineData("{ \"boot-source\": ", ":1:18: the file ends inside the JSON (a missing } or ], or an unclosed string)")]
     public async Task Machine_file_errors_from_the_binary(string json, string message)
     {
         string file = Path.Combine(_dir, "bad.json");
         File.WriteAllText(file, json);
         var r = await ProcessRunner.RunAsync(Repo.Binary, ["run", "--config", file]);
         Assert.Equal(2, r.ExitCode);
-        Assert.Equal($"bhyve-aot: {file} {message}", Assert.Single(r.StderrLines));
+        Assert.Equal($"bhyve-aot: {file}{message}", Assert.Single(r.StderrLines));
     }
 
     [Fact]
     public async Task Config_print_from_the_binary_is_the_same_for_the_bhyve_and_run_forms()
     {
         var bhyve = await ProcessRunner.RunAsync(Repo.Binary,
-            ["config", "print", "-c", "2", "-m", "512", "-s", "0,hostbridge", "-s", "2,virtio-blk,disk.img,nodelete", "-s", "3,nvme,ram=64", "-k", "vmlinux", "myvm"]);
+            ["config", "print", "-c", "2", "-m", "512", "-s", "0,hostbridge", "-s", "2,virtio-blk,disk.img,nodelete", "-s", "3,nvme,ram=64", "-b", "vmlinux", "myvm"]);
         var run = await ProcessRunner.RunAsync(Repo.Binary,
             ["config", "print", "run", "--cpus", "2", "--memory", "512M", "--disk", "disk.img,discard=ignore,slot=2", "--nvme", "ram=64M,slot=3", "--kernel", "vmlinux", "--name", "myvm"]);
         Assert.True(bhyve.ExitCode == 0 && bhyve.Stderr == "", bhyve.ToString());
@@ -168,13 +168,13 @@ public sealed class BhyveFormTests : IDisposable
     [InlineData("-s 3,virtio-net,tap0", "-s 3,virtio-net: bhyve-aot does not emulate virtio-net")]
     [InlineData("-s 0,hostbridge -s 0,hostbridge", "-s 0,hostbridge is given twice")]
     [InlineData("-s 4,hostbridge", "-s 4,hostbridge: the host bridge sits at slot 0")]
-    [InlineData("-s 2,virtio-blk,/nonexistent/bhyve-aot.img", "vm: --disk /nonexistent/bhyve-aot.img")]
+    [InlineData("-s 2,virtio-blk,/nonexistent/bhyve-aot.img", "vm: -s 2,virtio-blk: /nonexistent/bhyve-aot.img: the directory /nonexistent does not exist")]
     [InlineData("-s 2,virtio-blk,a.img,sectorsize=512", "-s 2,virtio-blk: sectorsize is not supported")]
     [InlineData("-l com2,stdio", "-l com2,stdio: only COM1 is emulated")]
-    public async Task Refusals_are_one_line_and_status_2(string options, string message)
+    public async Task Refusals_are_one_line_and_bhyves_status_4(string options, string message)
     {
-        var r = await ProcessRunner.RunBhyveAsync([.. options.Split(' '), "-k", Repo.Guest("hello.elf"), "vm"]);
-        Assert.Equal(2, r.ExitCode);
+        var r = await ProcessRunner.RunBhyveAsync([.. options.Split(' '), "-b", Repo.Guest("hello.elf"), "vm"]);
+        Assert.Equal(4, r.ExitCode);   // bhyve(8): "exited due to an error"
         Assert.Equal("", r.Stdout);
         string line = Assert.Single(r.StderrLines);
         Assert.StartsWith("bhyve-aot: ", line);

@@ -89,7 +89,7 @@ public sealed class RefusedInputTests : IDisposable
 
     [Fact]
     public Task Memory_too_large() =>
-        AssertRefused("--memory 2048G: memory must be at most 1024 GiB", "run", "--kernel", Repo.Guest("hello.elf"), "--memory", "2T");
+        AssertRefused("--memory 2T: memory must be at most 1024 GiB", "run", "--kernel", Repo.Guest("hello.elf"), "--memory", "2T");
 
     [Fact]
     public Task Memory_not_a_size() =>
@@ -122,7 +122,7 @@ public sealed class RefusedInputTests : IDisposable
     /// </summary>
     [Theory]
     [InlineData("1M", "bhyve-aot: --memory 1M: memory must be at least 4 MiB")]
-    [InlineData("2T", "bhyve-aot: --memory 2048G: memory must be at most 1024 GiB")]
+    [InlineData("2T", "bhyve-aot: --memory 2T: memory must be at most 1024 GiB")]
     public async Task Memory_limit_messages_carry_no_exception_residue(string memory, string expectedLine)
     {
         var r = await ProcessRunner.RunBhyveAsync("run", "--kernel", Repo.Guest("hello.elf"), "--memory", memory);

@@ -70,7 +70,11 @@ public class HostProbeLiveTests
         var output = new StringWriter();
         int code = CheckCommand.Run(json: true, output);
         using var doc = JsonDocument.Parse(output.ToString());
-        bool canRun = doc.RootElement.GetProperty("canRunVms").GetBoolean();
+        bool canRun = doc.RootElement.GetProperty("can_run_vms").GetBoolean();
+        // The envelope: which format this is and which bhyve-aot wrote it, first.
+        Assert.Equal(CheckCommand.Schema, doc.RootElement.GetProperty("schema").GetString());
+        Assert.False(string.IsNullOrEmpty(doc.RootElement.GetProperty("version").GetString()));
+        Assert.Equal("schema", doc.RootElement.EnumerateObject().First().Name);
         Assert.Equal(canRun ? 0 : ExitCodes.HostUnsupported, code);
         Assert.Equal(JsonValueKind.Array, doc.RootElement.GetProperty("problems").ValueKind);
         Assert.Equal(canRun, doc.RootElement.GetProperty("problems").GetArrayLength() == 0);

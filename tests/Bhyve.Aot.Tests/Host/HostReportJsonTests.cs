@@ -27,19 +27,19 @@ public class HostReportJsonTests
     }
 
     [Fact]
-    public void UsesCamelCaseAndReadableEnumValues()
+    public void UsesSnakeCaseAsTheMachineFileDoesAndReadableEnumValues()
     {
         var report = HostReport.From(HostFactsFixtures.Healthy().WithCapability("IRQFD", 0));
         using var doc = JsonDocument.Parse(Serialize(report));
         var root = doc.RootElement;
-        Assert.False(root.GetProperty("canRunVms").GetBoolean());
+        Assert.False(root.GetProperty("can_run_vms").GetBoolean());
         Assert.Equal(JsonValueKind.Array, root.GetProperty("problems").ValueKind);
         Assert.Contains("KVM_CAP_IRQFD", root.GetProperty("problems")[0].GetString());
         Assert.Equal(JsonValueKind.Array, root.GetProperty("warnings").ValueKind);
         Assert.Equal("required", root.GetProperty("capabilities")[0].GetProperty("requirement").GetString());
-        Assert.Equal("kvm_intel", root.GetProperty("kvmModule").GetProperty("flavour").GetString());
-        Assert.Equal("ok", root.GetProperty("smokeTest").GetProperty("steps")[0].GetProperty("outcome").GetString());
-        Assert.Equal(12, root.GetProperty("device").GetProperty("apiVersion").GetInt32());
-        Assert.Equal("io_uring", root.GetProperty("ioUring").GetProperty("blockEngine").GetString());
+        Assert.Equal("kvm_intel", root.GetProperty("kvm_module").GetProperty("flavour").GetString());
+        Assert.Equal("ok", root.GetProperty("smoke_test").GetProperty("steps")[0].GetProperty("outcome").GetString());
+        Assert.Equal(12, root.GetProperty("device").GetProperty("api_version").GetInt32());
+        Assert.Equal("io_uring", root.GetProperty("io_uring").GetProperty("block_engine").GetString());
     }
 }

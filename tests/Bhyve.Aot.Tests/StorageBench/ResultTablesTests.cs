@@ -45,4 +45,24 @@ public sealed class ResultTablesTests
         Assert.Equal(_report.Verdicts.Length, back.Verdicts.Length);
         Assert.Equal(_report.Environment, back.Environment);
     }
+
+    [Fact]
+    public void Json_is_snake_case_as_everything_bhyve_aot_writes()
+    {
+        string json = JsonSerializer.Serialize(_report, StorageBenchJsonContext.Default.StorageBenchReport);
+        Assert.Contains("\"started_utc\":", json);
+        Assert.Contains("\"mib_per_second\":", json);
+        foreach (System.Text.RegularExpressions.Match m in System.Text.RegularExpressions.Regex.Matches(json, "\"([^\"]+)\":"))
+            Assert.Equal(m.Groups[1].Value.ToLowerInvariant(), m.Groups[1].Value);
+    }
+
+    [Theory]
+    [InlineData("bench/results-latest/results.json")]
+    [InlineData("bench/results-quiet/results.json")]
+    public void Committed_results_read_back_with_the_suites_own_context(string file)
+    {
+        var report = JsonSerializer.Deserialize(File.ReadAllText(Path.Combine(Support.Repo.Root, file)), StorageBenchJsonContext.Default.StorageBenchReport)!;
+        Assert.NotEmpty(report.Workloads);
+        Assert.Contains(report.Workloads, w => w.Results.Any(r => r.Median is { Iops: > 0, MiBPerSecond: > 0 }));
+    }
 }

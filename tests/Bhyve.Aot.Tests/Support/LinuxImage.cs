@@ -1,5 +1,3 @@
-using Bhyve.Aot.Host;
-
 namespace Bhyve.Aot.Tests.Support;
 
 /// <summary>Debian's cloud kernel as `make linux-image` leaves it in out/linux (tests/linux/fetch-debian-kernel.sh).</summary>
@@ -16,23 +14,5 @@ internal static class LinuxImage
         if (!System.IO.File.Exists(path))
             throw new FileNotFoundException($"{path} not found: run `make linux-image` (or `make test`, which depends on it)");
         return path;
-    }
-
-    /// <summary>Why this host cannot run a stock kernel at full speed, or null where KVM is hardware-assisted.</summary>
-    public static string? WhyNoHardwareVirtualization()
-    {
-        var kvm = KvmFlavourProbe.Detect(HostFileSystem.Live);
-        return kvm.Flavour is KvmFlavour.Intel or KvmFlavour.Amd
-            ? null
-            : $"needs hardware-assisted KVM (kvm_intel or kvm_amd, as `bhyve-aot check` reports); this host has: {kvm.Description}";
-    }
-}
-
-/// <summary>A fact that runs only where KVM is hardware-assisted; elsewhere it is skipped with the reason.</summary>
-internal sealed class HardwareVirtualizationFactAttribute : Xunit.FactAttribute
-{
-    public HardwareVirtualizationFactAttribute()
-    {
-        if (LinuxImage.WhyNoHardwareVirtualization() is { } why) Skip = why;
     }
 }

@@ -3,13 +3,16 @@ using Xunit;
 
 namespace Bhyve.Aot.Tests.Vmm;
 
-/// <summary>Sizes as users type them on the command line (--memory), and back.</summary>
+/// <summary>Sizes as users type them (--memory, -m, size=, machine files), and back: a plain number is MiB everywhere.</summary>
 public class ByteSizeTests
 {
     private const ulong K = 1UL << 10, M = 1UL << 20, G = 1UL << 30, T = 1UL << 40;
 
     [Theory]
-    [InlineData("4096", 4096UL)]
+    [InlineData("4096", 4096 * M)]
+    [InlineData("64", 64 * M)]
+    [InlineData("4096B", 4096UL)]
+    [InlineData("4096b", 4096UL)]
     [InlineData("0", 0UL)]
     [InlineData("512K", 512 * K)]
     [InlineData("64M", 64 * M)]
@@ -41,7 +44,8 @@ public class ByteSizeTests
     [InlineData("64 M")]
     [InlineData("0x1000")]
     [InlineData("5iB")]
-    [InlineData("18446744073709551616")]       // 2^64
+    [InlineData("18446744073709551616B")]      // 2^64
+    [InlineData("17592186044416")]             // 2^44 MiB = 2^64
     [InlineData("18014398509481984K")]         // 2^54 K = 2^64
     [InlineData("16777216T")]                  // 2^24 T = 2^64
     public void TryParse_refuses_what_is_not_a_size(string text)
@@ -53,20 +57,20 @@ public class ByteSizeTests
     [Fact]
     public void TryParse_accepts_the_largest_values_that_fit()
     {
-        Assert.True(ByteSize.TryParse("18446744073709551615", out ulong max));
+        Assert.True(ByteSize.TryParse("18446744073709551615B", out ulong max));
         Assert.Equal(ulong.MaxValue, max);
         Assert.True(ByteSize.TryParse("16777215T", out ulong t));
         Assert.Equal(16777215 * T, t);
     }
 
     [Theory]
-    [InlineData(0UL, "0")]
-    [InlineData(4097UL, "4097")]
+    [InlineData(0UL, "0B")]
+    [InlineData(4097UL, "4097B")]
     [InlineData(2 * K, "2K")]
     [InlineData(64 * M, "64M")]
     [InlineData(1536 * M, "1536M")]
     [InlineData(3 * G, "3G")]
-    [InlineData(2048 * G, "2048G")]
+    [InlineData(2048 * G, "2T")]
     [InlineData(64 * M + 4 * K, "65540K")]
     public void Format_uses_the_largest_exact_unit(ulong bytes, string expected)
     {

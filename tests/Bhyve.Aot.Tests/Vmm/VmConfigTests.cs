@@ -37,7 +37,7 @@ public class VmConfigTests
 
     [Theory]
     [InlineData(1UL << 20, "--memory 1M", "at least 4 MiB")]
-    [InlineData(2UL << 40, "--memory 2048G", "at most 1024 GiB")]
+    [InlineData(2UL << 40, "--memory 2T", "at most 1024 GiB")]
     [InlineData((64UL << 20) + 100, "--memory", "multiple of 4 KiB")]
     public void Memory_out_of_limits_is_refused_with_a_clean_message(ulong bytes, string option, string reason)
     {

@@ -12,14 +12,11 @@ public readonly record struct AcpiLayout(ulong Rsdp, ulong Xsdt, ulong Fadt, ulo
 /// </summary>
 public static class AcpiBuilder
 {
-    /// <summary>The SCI's ISA interrupt; nothing raises it (hardware-reduced ACPI has no fixed events), but the FADT names one.</summary>
-    public const byte SciIrq = 9;
-
-    public static AcpiLayout Write(GuestMemory memory, int cpus, ulong address = GuestLayout.AcpiAddress, ulong end = GuestLayout.AcpiEnd)
+    public static AcpiLayout Write(GuestMemory memory, AcpiMachine machine, ulong address = GuestLayout.AcpiAddress, ulong end = GuestLayout.AcpiEnd)
     {
-        byte[] dsdt = Dsdt.Build();
-        byte[] madt = Madt.Build(cpus, SciIrq);
-        byte[] mcfg = Mcfg.Build(GuestLayout.EcamStart, 0, 0, (byte)(GuestLayout.EcamSize / GuestLayout.MiB - 1));
+        byte[] dsdt = Dsdt.Build(machine);
+        byte[] madt = Madt.Build(machine.Cpus, machine.Registers.SciIrq);
+        byte[] mcfg = Mcfg.Build(machine.Pci.EcamBase, 0, 0, (byte)(machine.Pci.EcamSize / GuestLayout.MiB - 1));
         ulong rsdpAt = address;
         ulong xsdtAt = Align(rsdpAt + Rsdp.Size);
         ulong fadtAt = Align(xsdtAt + AcpiTable.HeaderSize + 3 * 8);
@@ -31,7 +28,7 @@ public static class AcpiBuilder
 
         Put(memory, rsdpAt, Rsdp.Build(xsdtAt));
         Put(memory, xsdtAt, Xsdt.Build([fadtAt, madtAt, mcfgAt]));
-        Put(memory, fadtAt, Fadt.Build(dsdtAt, SciIrq));
+        Put(memory, fadtAt, Fadt.Build(dsdtAt, machine.Registers));
         Put(memory, madtAt, madt);
         Put(memory, mcfgAt, mcfg);
         Put(memory, dsdtAt, dsdt);

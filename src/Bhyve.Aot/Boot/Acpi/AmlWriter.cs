@@ -12,7 +12,8 @@ public sealed class AmlWriter
 {
     private const byte ZeroOp = 0x00, OneOp = 0x01, NameOp = 0x08, BytePrefix = 0x0A, WordPrefix = 0x0B, DWordPrefix = 0x0C,
         StringPrefix = 0x0D, QWordPrefix = 0x0E, ScopeOp = 0x10, BufferOp = 0x11, PackageOp = 0x12, ExtOpPrefix = 0x5B,
-        DeviceOp = 0x82, RootChar = 0x5C;
+        DeviceOp = 0x82, RootChar = 0x5C, MethodOp = 0x14, OpRegionOp = 0x80, FieldOp = 0x81, IfOp = 0xA0, AndOp = 0x7B,
+        NotifyOp = 0x86, NullName = 0x00;
 
     private readonly List<byte> _bytes = [];
 
@@ -78,6 +79,71 @@ public sealed class AmlWriter
         return this;
     }
 
+    /// <summary>OperationRegion(name, SystemIO, port, length).</summary>
+    public AmlWriter SystemIoRegion(string name, ushort port, byte length)
+    {
+        _bytes.Add(ExtOpPrefix);
+        _bytes.Add(OpRegionOp);
+        NameString(name);
+        _bytes.Add(0x01); // RegionSpace: SystemIO
+        Integer(port);
+        Integer(length);
+        return this;
+    }
+
+    /// <summary>Field(region, ByteAcc, NoLock, Preserve) { name, 8 }: one byte-wide field at the region's start.</summary>
+    public AmlWriter ByteField(string region, string name)
+    {
+        var body = new AmlWriter();
+        body.NameString(region);
+        body._bytes.Add(0x01); // FieldFlags: ByteAcc, NoLock, Preserve
+        body.NameSegment(name);
+        body._bytes.Add(8);    // the field's width in bits (a PkgLength-style number, not counting itself)
+        _bytes.Add(ExtOpPrefix);
+        _bytes.Add(FieldOp);
+        PkgLength(body.Length);
+        _bytes.AddRange(body._bytes);
+        return this;
+    }
+
+    /// <summary>Method(name, args, Serialized) { body }.</summary>
+    public AmlWriter SerializedMethod(string name, int args, Action<AmlWriter> body)
+    {
+        if (args is < 0 or > 7) throw new ArgumentOutOfRangeException(nameof(args), "a method takes 0..7 arguments");
+        var inner = new AmlWriter();
+        inner.NameString(name);
+        inner._bytes.Add((byte)(args | 0x08));
+        body(inner);
+        _bytes.Add(MethodOp);
+        PkgLength(inner.Length);
+        _bytes.AddRange(inner._bytes);
+        return this;
+    }
+
+    /// <summary>If (And(field, mask)) { body }: the field is read once.</summary>
+    public AmlWriter IfAnyBit(string field, ulong mask, Action<AmlWriter> body)
+    {
+        var inner = new AmlWriter();
+        inner._bytes.Add(AndOp);
+        inner.NameString(field);
+        inner.Integer(mask);
+        inner._bytes.Add(NullName); // no target
+        body(inner);
+        _bytes.Add(IfOp);
+        PkgLength(inner.Length);
+        _bytes.AddRange(inner._bytes);
+        return this;
+    }
+
+    /// <summary>Notify(device, value).</summary>
+    public AmlWriter Notify(string device, ulong value)
+    {
+        _bytes.Add(NotifyOp);
+        NameString(device);
+        Integer(value);
+        return this;
+    }
+
     /// <summary>The shortest integer encoding: ZeroOp, OneOp, or a byte/word/dword/qword constant.</summary>
     public AmlWriter Integer(ulong value)
     {
@@ -134,6 +200,14 @@ public sealed class AmlWriter
     }
 
     private void PkgLength(int bodyLength) => _bytes.AddRange(EncodePkgLength(bodyLength));
+
+    /// <summary>One bare 4-character name segment (no prefix), as a field list's NamedField wants.</summary>
+    private void NameSegment(string segment)
+    {
+        if (segment.Length != 4 || segment.Contains('.') || segment.StartsWith('\\'))
+            throw new ArgumentException($"'{segment}' is not a 4-character name segment", nameof(segment));
+        NameString(segment);
+    }
 
     /// <summary>A name: an optional leading '\' and dot-separated segments of up to 4 characters, padded with '_'.</summary>
     private void NameString(string path)

@@ -1,26 +1,32 @@
-using Bhyve.Aot.Memory;
-
 namespace Bhyve.Aot.Boot.Acpi;
 
 /// <summary>
-/// The Differentiated System Description Table: AML for the devices that cannot be discovered.
+/// The Differentiated System Description Table: AML for the devices of <see cref="AcpiMachine"/> that cannot be discovered.
 /// <code>
-/// \_S5   Package { 5, 0 }                 soft-off: the SLP_TYP AcpiPorts turns into a power-off
+/// \_S5   Package { S5, 0 }                soft-off: the SLP_TYP the sleep control register turns into a power-off
 /// \_SB.PCI0  PNP0A08/PNP0A03, segment 0   the PCI host bridge: buses 0-255, I/O 0-0xCF7 and 0xD00-0xFFFF
 ///                                         forwarded, CF8-CFF decoded, the 32-bit MMIO window for BARs
 /// \_SB.MRES  PNP0C02                      motherboard resources: the ECAM window MCFG points at
-/// \_SB.COM1  PNP0501                      the UART at 0x3F8, IRQ 4
+/// \_SB.COMn  PNP0501                      each UART, its ports and IRQ
+/// \_SB.GED0  ACPI0013                     the Generic Event Device: an interrupt, an event register, and _EVT,
+///                                         which reads the register and, for the power-button bit, does
+///                                         Notify(\_SB.PWRB, 0x80) (ACPI 6.x 5.6.9 and 4.8.2.2.1.3)
+/// \_SB.PWRB  PNP0C0C                      the control-method power button
 /// </code>
 /// Revision 2: integers are 64 bits wide.
 /// </summary>
 public static class Dsdt
 {
-    public static byte[] Build()
+    /// <summary>Notify value of a power button: "the button was pressed" (ACPI 6.x 5.6.6, table 5.187).</summary>
+    public const byte PowerButtonPressed = 0x80;
+
+    public static byte[] Build(AcpiMachine machine)
     {
         var aml = new AmlWriter();
-        aml.NamePackage("\\_S5", Devices.Legacy.AcpiPorts.S5SleepType, 0);
+        aml.NamePackage("\\_S5", machine.Registers.S5SleepType, 0);
         aml.Scope("\\_SB", sb =>
         {
+            var pci = machine.Pci;
             sb.Device("PCI0", d =>
             {
                 d.Name("_HID", AmlWriter.EisaId("PNP0A08"));
@@ -33,7 +39,7 @@ public static class Dsdt
                     .Io(0xCF8, 0xCF8, 1, 8)
                     .WordIo(0x0000, 0x0CF7)
                     .WordIo(0x0D00, 0xFFFF)
-                    .DWordMemory((uint)GuestLayout.PciMmioWindowStart, (uint)(GuestLayout.PciMmioWindowStart + GuestLayout.PciMmioWindowSize - 1))
+                    .DWordMemory((uint)pci.MmioWindowStart, (uint)(pci.MmioWindowStart + pci.MmioWindowSize - 1))
                     .ToArray());
             });
             sb.Device("MRES", d =>
@@ -41,18 +47,40 @@ public static class Dsdt
                 d.Name("_HID", AmlWriter.EisaId("PNP0C02"));
                 d.Name("_UID", 0);
                 d.NameBuffer("_CRS", new ResourceTemplate()
-                    .Memory32Fixed((uint)GuestLayout.EcamStart, (uint)GuestLayout.EcamSize)
+                    .Memory32Fixed((uint)pci.EcamBase, (uint)pci.EcamSize)
                     .ToArray());
             });
-            sb.Device("COM1", d =>
+            for (int i = 0; i < machine.Serial.Count; i++)
             {
-                d.Name("_HID", AmlWriter.EisaId("PNP0501"));
-                d.Name("_UID", 1);
-                d.NameBuffer("_CRS", new ResourceTemplate()
-                    .Io(Devices.Legacy.Uart8250.Com1Port, Devices.Legacy.Uart8250.Com1Port, 0, Devices.Legacy.Uart8250.PortCount)
-                    .Irq(Devices.Legacy.Uart8250.Com1Irq)
-                    .ToArray());
-            });
+                var uart = machine.Serial[i];
+                sb.Device($"COM{i + 1}", d =>
+                {
+                    d.Name("_HID", AmlWriter.EisaId("PNP0501"));
+                    d.Name("_UID", (ulong)(i + 1));
+                    d.NameBuffer("_CRS", new ResourceTemplate()
+                        .Io(uart.Port, uart.Port, 0, uart.PortCount)
+                        .Irq(uart.Irq)
+                        .ToArray());
+                });
+            }
+            if (machine.PowerButton is { } button)
+            {
+                sb.Device("GED0", d =>
+                {
+                    d.Name("_HID", "ACPI0013");
+                    d.Name("_UID", 0);
+                    d.NameBuffer("_CRS", new ResourceTemplate().ExtendedInterruptLevelHigh(button.Gsi).ToArray());
+                    d.SystemIoRegion("GDST", button.EventPort, 1);
+                    d.ByteField("GDST", "GDAT");
+                    // Reading GDAT returns and clears the pending events (and lowers the interrupt line).
+                    d.SerializedMethod("_EVT", 1, m => m.IfAnyBit("GDAT", button.PowerButtonBit, then => then.Notify("\\_SB.PWRB", PowerButtonPressed)));
+                });
+                sb.Device("PWRB", d =>
+                {
+                    d.Name("_HID", AmlWriter.EisaId("PNP0C0C"));
+                    d.Name("_UID", 0);
+                });
+            }
         });
         byte[] body = aml.ToArray();
         var table = AcpiTable.Create("DSDT", AcpiTable.HeaderSize + body.Length, revision: 2);

@@ -1,4 +1,3 @@
-using Bhyve.Aot.Devices.Legacy;
 using System.Buffers.Binary;
 
 namespace Bhyve.Aot.Boot.Acpi;
@@ -6,7 +5,7 @@ namespace Bhyve.Aot.Boot.Acpi;
 /// <summary>
 /// The Fixed ACPI Description Table, revision 6 (276 bytes, ACPI 6.x 5.2.9), for hardware-reduced ACPI:
 /// no PM1 blocks, timers or GPEs to emulate; power-off goes through the sleep control register and reset
-/// through the reset register, both I/O ports of <see cref="AcpiPorts"/>. No FACS (none is needed without
+/// through the reset register, both byte-wide I/O ports the machine description names. No FACS (none is needed without
 /// a global lock or waking vector).
 /// </summary>
 public static class Fadt
@@ -19,20 +18,20 @@ public static class Fadt
     public const int Dsdt32 = 40, SciInt = 46, IapcBootArchOffset = 109, Flags = 112, ResetReg = 116, ResetValue = 128,
         MinorVersion = 131, XDsdt = 140, SleepControlReg = 244, SleepStatusReg = 256;
 
-    public static byte[] Build(ulong dsdtAddress, byte sciIrq)
+    public static byte[] Build(ulong dsdtAddress, AcpiRegisters registers)
     {
         var t = AcpiTable.Create("FACP", Size, revision: 6);
         var s = t.AsSpan();
         if (dsdtAddress <= uint.MaxValue) BinaryPrimitives.WriteUInt32LittleEndian(s[Dsdt32..], (uint)dsdtAddress);
-        BinaryPrimitives.WriteUInt16LittleEndian(s[SciInt..], sciIrq);
+        BinaryPrimitives.WriteUInt16LittleEndian(s[SciInt..], registers.SciIrq);
         BinaryPrimitives.WriteUInt16LittleEndian(s[IapcBootArchOffset..], IapcBootArch);
         BinaryPrimitives.WriteUInt32LittleEndian(s[Flags..], FlagHwReducedAcpi | FlagResetRegSup | FlagPwrButton | FlagSlpButton);
-        GenericAddress.IoByte(AcpiPorts.Base + AcpiPorts.ResetOffset).WriteTo(s[ResetReg..]);
-        s[ResetValue] = AcpiPorts.ResetValue;
+        GenericAddress.IoByte(registers.ResetPort).WriteTo(s[ResetReg..]);
+        s[ResetValue] = registers.ResetValue;
         s[MinorVersion] = 3;
         BinaryPrimitives.WriteUInt64LittleEndian(s[XDsdt..], dsdtAddress);
-        GenericAddress.IoByte(AcpiPorts.Base + AcpiPorts.SleepControlOffset).WriteTo(s[SleepControlReg..]);
-        GenericAddress.IoByte(AcpiPorts.Base + AcpiPorts.SleepStatusOffset).WriteTo(s[SleepStatusReg..]);
+        GenericAddress.IoByte(registers.SleepControlPort).WriteTo(s[SleepControlReg..]);
+        GenericAddress.IoByte(registers.SleepStatusPort).WriteTo(s[SleepStatusReg..]);
         AcpiTable.Seal(t);
         return t;
     }

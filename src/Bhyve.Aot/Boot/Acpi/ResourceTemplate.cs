@@ -76,6 +76,22 @@ public sealed class ResourceTemplate
     }
 
     /// <summary>The descriptors followed by an End Tag whose checksum byte is 0 ("treat as summed").</summary>
+    /// <summary>
+    /// Interrupt(ResourceConsumer, Level, ActiveHigh, Exclusive) { gsi }: the Extended Interrupt descriptor
+    /// (ACPI 6.x 6.4.3.6), the form a Generic Event Device's _CRS takes.
+    /// </summary>
+    public ResourceTemplate ExtendedInterruptLevelHigh(uint gsi)
+    {
+        Span<byte> d = stackalloc byte[9];
+        d[0] = 0x89;
+        BinaryPrimitives.WriteUInt16LittleEndian(d[1..], 6);
+        d[3] = 0x01;  // consumer; level-triggered (bit 1 clear), active high (bit 2 clear), exclusive, not wake-capable
+        d[4] = 1;     // one interrupt
+        BinaryPrimitives.WriteUInt32LittleEndian(d[5..], gsi);
+        _bytes.AddRange(d.ToArray());
+        return this;
+    }
+
     public byte[] ToArray() => [.. _bytes, 0x79, 0x00];
 
     private ResourceTemplate WordAddress(byte type, byte typeFlags, ushort min, ushort max)

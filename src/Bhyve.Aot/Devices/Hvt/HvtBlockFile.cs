@@ -7,7 +7,7 @@ namespace Bhyve.Aot.Devices.Hvt;
 /// hypercalls are synchronous, so each transfer is done before the vCPU resumes. Capacity is the file's size;
 /// the block size is 512 bytes unless given (solo5-hvt's --block-sector-size: a power of two of at least 512).
 /// </summary>
-public sealed unsafe class HvtBlockFile : IHvtBlockBackend
+public sealed class HvtBlockFile : IHvtBlockBackend
 {
     public const ushort DefaultBlockSize = 512;
     // Engine results are ints: larger guest buffers go in pieces.
@@ -60,11 +60,14 @@ public sealed unsafe class HvtBlockFile : IHvtBlockBackend
         return new HvtBlockFile(file, blockSize);
     }
 
-    public int Read(ulong offset, byte* buffer, ulong length) => Transfer(write: false, offset, buffer, length);
+    // SAFETY: HvtHypercalls passes a buffer it checked with Out(data, length): length bytes of guest RAM clear of read-only pages
+    public unsafe int Read(ulong offset, byte* buffer, ulong length) => Transfer(write: false, offset, buffer, length);
 
-    public int Write(ulong offset, byte* buffer, ulong length) => Transfer(write: true, offset, buffer, length);
+    // SAFETY: HvtHypercalls passes a buffer it checked with In(data, length): length bytes of guest RAM
+    public unsafe int Write(ulong offset, byte* buffer, ulong length) => Transfer(write: true, offset, buffer, length);
 
-    private int Transfer(bool write, ulong offset, byte* buffer, ulong length)
+    // SAFETY: each chunk [done, done + chunk) lies inside the caller's checked length bytes
+    private unsafe int Transfer(bool write, ulong offset, byte* buffer, ulong length)
     {
         for (ulong done = 0; done < length;)
         {

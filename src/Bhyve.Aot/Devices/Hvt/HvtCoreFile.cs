@@ -18,7 +18,7 @@ public enum CoreRegister
 /// RSP and SS), and a PT_LOAD at address 0 covering all of guest RAM. Only pages the host has resident (mincore) are
 /// written; the rest stay holes in a sparse file, as in solo5-hvt.
 /// </summary>
-public static unsafe class HvtCoreFile
+public static class HvtCoreFile
 {
     public const int RegisterCount = 27;
     private const int EhdrSize = 64, PhdrSize = 56, NhdrSize = 12, NoteNameSize = 8;
@@ -74,7 +74,8 @@ public static unsafe class HvtCoreFile
     /// </summary>
     // SAFETY: host comes from TryTranslate for [0, ram), checked; mincore fills one byte per page of that range into
     // resident (pages bytes); each write reads page * 4096 .. (page + run) * 4096, inside [0, ram).
-    public static (string Path, long Dumped, long Pages) Write(string directory, int pid, GuestMemory memory, ReadOnlySpan<ulong> registers)
+    // SAFETY: host comes from TryTranslate of all ram bytes from 0; mincore gets that range and a pinned vector of one byte per page; writes stay inside it
+    public static unsafe (string Path, long Dumped, long Pages) Write(string directory, int pid, GuestMemory memory, ReadOnlySpan<ulong> registers)
     {
         ulong ram = memory.TotalBytes;
         string path = Path.Combine(directory, FileName(pid));

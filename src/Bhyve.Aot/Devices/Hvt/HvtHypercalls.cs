@@ -12,7 +12,7 @@ namespace Bhyve.Aot.Devices.Hvt;
 /// range-checked against guest RAM before use, and results are never written into the guest's read-only pages.
 /// Runs on the single vCPU thread; nothing here allocates unless the run ends.
 /// </summary>
-public sealed unsafe class HvtHypercalls : IBusDevice
+public sealed class HvtHypercalls : IBusDevice
 {
     public const ushort PortBase = 0x500;
     public const int MaxHandles = 64;
@@ -83,14 +83,16 @@ public sealed unsafe class HvtHypercalls : IBusDevice
         Counts[(int)call]++;
     }
 
-    private void Walltime(ulong gpa)
+    // SAFETY: Out(gpa, 8) checked the 8 bytes written lie in writable guest RAM
+    private unsafe void Walltime(ulong gpa)
     {
         if (!Out(gpa, 8, HvtHypercall.Walltime, out byte* t)) return;
         long nanos = (DateTime.UtcNow.Ticks - DateTime.UnixEpoch.Ticks) * 100;
         *(ulong*)t = (ulong)nanos;
     }
 
-    private void Puts(ulong gpa)
+    // SAFETY: In(gpa, 16) checked the struct, and In(data, length) the text before it is read, in chunks inside length
+    private unsafe void Puts(ulong gpa)
     {
         if (!In(gpa, 16, HvtHypercall.Puts, out byte* p)) return;
         ulong data = *(ulong*)p, length = *(ulong*)(p + 8);
@@ -105,7 +107,8 @@ public sealed unsafe class HvtHypercalls : IBusDevice
         _console.Flush();
     }
 
-    private void Poll(ulong gpa)
+    // SAFETY: the struct is reached only through Out(gpa, size of the struct) (or In for read-only ones), which checks it lies in guest RAM and, for writes, clear of the read-only pages; fields are read and written at offsets inside that size; the PollFd array on the stack holds one entry per net handle (at most MaxHandles)
+    private unsafe void Poll(ulong gpa)
     {
         // struct hvt_hc_poll { u64 timeout_nsecs; u64 ready_set (out); int ret (out); }
         if (!Out(gpa, 24, HvtHypercall.Poll, out byte* p)) return;
@@ -127,7 +130,8 @@ public sealed unsafe class HvtHypercalls : IBusDevice
     internal static int TimeoutMilliseconds(ulong nanoseconds) =>
         (int)Math.Min(nanoseconds / 1_000_000 + (nanoseconds % 1_000_000 != 0 ? 1UL : 0), int.MaxValue);
 
-    private void Block(ulong gpa, bool write)
+    // SAFETY: the struct is reached only through Out(gpa, size of the struct) (or In for read-only ones), which checks it lies in guest RAM and, for writes, clear of the read-only pages; fields are read and written at offsets inside that size; the data buffer is checked with In/Out for its whole length before the backend gets it
+    private unsafe void Block(ulong gpa, bool write)
     {
         var call = write ? HvtHypercall.BlockWrite : HvtHypercall.BlockRead;
         // struct hvt_hc_block_{write,read} { u64 handle; u64 offset; u64 data; u64 len; int ret (out); }
@@ -145,7 +149,8 @@ public sealed unsafe class HvtHypercalls : IBusDevice
         *ret = length == 0 ? Solo5Result.Ok : write ? block.Write(offset, buffer, length) : block.Read(offset, buffer, length);
     }
 
-    private void NetWrite(ulong gpa)
+    // SAFETY: the struct is reached only through Out(gpa, size of the struct) (or In for read-only ones), which checks it lies in guest RAM and, for writes, clear of the read-only pages; fields are read and written at offsets inside that size; the frame is checked with In for its whole length
+    private unsafe void NetWrite(ulong gpa)
     {
         // struct hvt_hc_net_write { u64 handle; u64 data; u64 len; int ret (out); }
         if (!Out(gpa, 32, HvtHypercall.NetWrite, out byte* w)) return;
@@ -160,7 +165,8 @@ public sealed unsafe class HvtHypercalls : IBusDevice
         *(int*)(w + 24) = net.Write(frame, length);
     }
 
-    private void NetRead(ulong gpa)
+    // SAFETY: the struct is reached only through Out(gpa, size of the struct) (or In for read-only ones), which checks it lies in guest RAM and, for writes, clear of the read-only pages; fields are read and written at offsets inside that size; the buffer is checked with Out for its whole capacity
+    private unsafe void NetRead(ulong gpa)
     {
         // struct hvt_hc_net_read { u64 handle; u64 data; u64 len (in: buffer size, out: frame size); int ret (out); }
         if (!Out(gpa, 32, HvtHypercall.NetRead, out byte* r)) return;
@@ -177,7 +183,8 @@ public sealed unsafe class HvtHypercalls : IBusDevice
         *(int*)(r + 24) = result;
     }
 
-    private void Halt(ulong gpa)
+    // SAFETY: In(gpa, 16) checked the struct before its two fields are read
+    private unsafe void Halt(ulong gpa)
     {
         // struct hvt_hc_halt { u64 cookie; int exit_status; }
         if (!In(gpa, 16, HvtHypercall.Halt, out byte* h)) return;
@@ -191,7 +198,8 @@ public sealed unsafe class HvtHypercalls : IBusDevice
     }
 
     /// <summary>A guest range the tender only reads.</summary>
-    private bool In(ulong gpa, ulong length, HvtHypercall call, out byte* host)
+    // SAFETY: host comes from GuestMemory.TryTranslate, which checks [gpa, gpa + length) lies inside one RAM region
+    private unsafe bool In(ulong gpa, ulong length, HvtHypercall call, out byte* host)
     {
         if (_memory.TryTranslate(gpa, length, out host) && (length > 0 || gpa < _memory.TotalBytes)) return true;
         _fault($"invalid guest access in hypercall {call}: gpa=0x{gpa:x}, sz={length} (outside the guest's {_memory.TotalBytes >> 20} MiB of RAM)");
@@ -199,7 +207,8 @@ public sealed unsafe class HvtHypercalls : IBusDevice
     }
 
     /// <summary>A guest range the tender writes: in RAM and clear of the guest's read-only pages.</summary>
-    private bool Out(ulong gpa, ulong length, HvtHypercall call, out byte* host)
+    // SAFETY: In's check, plus no overlap with the guest's read-only ranges
+    private unsafe bool Out(ulong gpa, ulong length, HvtHypercall call, out byte* host)
     {
         if (!In(gpa, length, call, out host)) return false;
         foreach (var ro in _readOnly)

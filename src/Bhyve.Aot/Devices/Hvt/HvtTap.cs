@@ -8,7 +8,7 @@ namespace Bhyve.Aot.Devices.Hvt;
 /// otherwise, rather than have TUNSETIFF create a new one); the MTU the guest is told is the interface's own
 /// (SIOCGIFMTU); the MAC is the one given or a random locally administered unicast address.
 /// </summary>
-public sealed unsafe class HvtTap : IHvtNetBackend
+public sealed class HvtTap : IHvtNetBackend
 {
     private int _fd;
 
@@ -27,7 +27,8 @@ public sealed unsafe class HvtTap : IHvtNetBackend
     /// Attaches to the tap interface named ifname, telling the guest mac (or a random one when null); throws
     /// IOException saying why (no such interface, down, permission, ...).
     /// </summary>
-    public static HvtTap Open(string ifname, ulong? mac = null)
+    // SAFETY: the name is checked to be shorter than IfNameSize bytes and written into at most IfNameSize - 1 of them; TUNSETIFF reads the ifreq on our stack
+    public static unsafe HvtTap Open(string ifname, ulong? mac = null)
     {
         if (ifname.Length == 0 || System.Text.Encoding.UTF8.GetByteCount(ifname) >= TapAbi.IfNameSize || ifname.Contains('/'))
             throw new IOException($"'{ifname}' is not a network interface name (1-{TapAbi.IfNameSize - 1} bytes)");
@@ -50,7 +51,7 @@ public sealed unsafe class HvtTap : IHvtNetBackend
 
     /// <summary>Whether the interface is up and its MTU, asked on a datagram socket as solo5-hvt's tap_attach does.</summary>
     // SAFETY: both ioctls read the name from and write one short or int into a local 40-byte struct ifreq, the size the kernel uses.
-    private static (bool Up, ushort Mtu) QueryInterface(string ifname)
+    private static unsafe (bool Up, ushort Mtu) QueryInterface(string ifname)
     {
         int sock = Libc.Socket(Libc.AF_INET, Libc.SOCK_DGRAM | Libc.SOCK_CLOEXEC, 0);
         if (sock < 0) throw new IOException($"cannot ask about interface {ifname}: socket: {Libc.Describe(Libc.LastErrno)}");
@@ -100,13 +101,15 @@ public sealed unsafe class HvtTap : IHvtNetBackend
         return value;
     }
 
-    public int Write(byte* frame, ulong length)
+    // SAFETY: HvtHypercalls passes a frame it checked with In(data, length): length bytes of guest RAM
+    public unsafe int Write(byte* frame, ulong length)
     {
         nint n = Libc.Write(_fd, frame, (nuint)length);
         return n == (nint)length ? Solo5Result.Ok : Solo5Result.Unspecified;
     }
 
-    public int Read(byte* buffer, ulong capacity, out ulong length)
+    // SAFETY: HvtHypercalls passes a buffer it checked with Out(data, capacity); read(2) writes at most capacity bytes
+    public unsafe int Read(byte* buffer, ulong capacity, out ulong length)
     {
         nint n = Libc.Read(_fd, buffer, (nuint)capacity);
         if (n < 0)

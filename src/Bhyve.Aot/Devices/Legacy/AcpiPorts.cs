@@ -19,6 +19,8 @@ public sealed class AcpiPorts(Action<AcpiRequest> request) : IBusDevice
     public const byte ResetValue = 0x01;
     /// <summary>SLP_TYP of S5 as the DSDT's \_S5 package declares it.</summary>
     public const byte S5SleepType = 5;
+    /// <summary>The SCI's ISA interrupt; nothing raises it (hardware-reduced ACPI has no fixed events), but the FADT names one.</summary>
+    public const byte SciIrq = 9;
     public const byte SleepEnable = 0x20, SleepTypeMask = 0x1C, WakeStatus = 0x80;
 
     public void Read(ulong offset, Span<byte> data)

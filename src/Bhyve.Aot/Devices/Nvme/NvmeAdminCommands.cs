@@ -5,7 +5,7 @@ namespace Bhyve.Aot.Devices.Nvme;
 /// checks of §5.3-5.7, Identify, Get Log Page, Get/Set Features, Asynchronous Event Request, Abort and Doorbell
 /// Buffer Config. Admin commands with FUSE or PSDT set are Invalid Field.
 /// </summary>
-internal sealed unsafe partial class NvmeQueueProcessor
+internal sealed partial class NvmeQueueProcessor
 {
     private void ExecuteAdmin(SubmissionQueue sq, int slot, in NvmeSubmission c)
     {
@@ -45,7 +45,8 @@ internal sealed unsafe partial class NvmeQueueProcessor
         Finish(sq, slot, status, result);
     }
 
-    private ushort CreateCq(in NvmeSubmission c)
+    // SAFETY: the ring pointer comes from TryTranslate of the whole ring (entries * 16 bytes), and qid was checked against the queue tables first
+    private unsafe ushort CreateCq(in NvmeSubmission c)
     {
         uint qid = c.Cdw10 & 0xFFFF, entries = (c.Cdw10 >> 16) + 1, vector = c.Cdw11 >> 16;
         bool contiguous = (c.Cdw11 & 1) != 0, interrupts = (c.Cdw11 & 2) != 0;
@@ -67,7 +68,8 @@ internal sealed unsafe partial class NvmeQueueProcessor
         return NvmeStatus.Success;
     }
 
-    private ushort CreateSq(in NvmeSubmission c)
+    // SAFETY: the ring pointer comes from TryTranslate of the whole ring (entries * 64 bytes), and qid/cqid were checked against the queue tables first
+    private unsafe ushort CreateSq(in NvmeSubmission c)
     {
         uint qid = c.Cdw10 & 0xFFFF, entries = (c.Cdw10 >> 16) + 1, cqid = c.Cdw11 >> 16;
         bool contiguous = (c.Cdw11 & 1) != 0;
@@ -181,7 +183,8 @@ internal sealed unsafe partial class NvmeQueueProcessor
     /// current values go into the shadow so driver and device start from the same numbers; then the I/O queue
     /// doorbells become ioeventfds (no exits) and only the admin queue keeps MMIO doorbells.
     /// </summary>
-    private ushort ConfigureShadowDoorbells(in NvmeSubmission c)
+    // SAFETY: both pages come from TryTranslate of a whole 4 KiB page, and controllers with more than MaxQueueId queues are refused before
+    private unsafe ushort ConfigureShadowDoorbells(in NvmeSubmission c)
     {
         const ulong PageMask = NvmeRegisters.PageSize - 1;
         if ((c.Prp1 & PageMask) != 0 || (c.Prp2 & PageMask) != 0 || c.Prp1 == c.Prp2) return NvmeStatus.InvalidField;

@@ -4,14 +4,15 @@ namespace Bhyve.Aot.Devices.Nvme;
 /// A 16-byte completion queue entry (NVMe 1.4 §4.6): DW0 result, DW2 SQ head and SQ id, DW3 command id, phase
 /// tag and status. Posted with DW3 last and as a release store, so a guest that sees the new phase sees the rest.
 /// </summary>
-public static unsafe class NvmeCompletion
+public static class NvmeCompletion
 {
     public const int Size = 16;
 
     public static uint Dword3(ushort commandId, bool phase, ushort status) =>
         commandId | (phase ? 1u << 16 : 0) | ((uint)status << 17);
 
-    public static void Post(byte* slot, uint result, ushort sqHead, ushort sqId, ushort commandId, bool phase, ushort status)
+    // SAFETY: callers pass an entry inside a translated CQ ring (CompletionQueue.Post: Entries + Tail * 16, Tail < Size), and 16 bytes are written
+    public static unsafe void Post(byte* slot, uint result, ushort sqHead, ushort sqId, ushort commandId, bool phase, ushort status)
     {
         uint* d = (uint*)slot;
         d[0] = result;

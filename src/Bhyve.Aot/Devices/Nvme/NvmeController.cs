@@ -216,6 +216,7 @@ public sealed class NvmeController : PciDevice
         else if (shn == 0 && oldShn != 0) UpdateStatus(NvmeRegisters.CstsShutdownMask, 0);
     }
 
+    // SAFETY: the admin rings come from TryTranslate of their whole size (entries * 64 and * 16 bytes) before anything uses them
     private unsafe void Enable()
     {
         int sqEntries = NvmeRegisters.AdminSqEntries(_aqa), cqEntries = NvmeRegisters.AdminCqEntries(_aqa);

@@ -8,7 +8,7 @@ namespace Bhyve.Aot.Devices.Nvme;
 /// LBA range, write protection, PRPs) and nothing reaches the backend before all of them pass; a DSM command's
 /// ranges are all validated before any is deallocated.
 /// </summary>
-internal sealed unsafe partial class NvmeQueueProcessor
+internal sealed partial class NvmeQueueProcessor
 {
     private const int MaxDsmRanges = 256, DsmRangeSize = 16;
 

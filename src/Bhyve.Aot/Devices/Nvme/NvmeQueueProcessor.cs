@@ -16,7 +16,7 @@ namespace Bhyve.Aot.Devices.Nvme;
 /// A failure the worker's boundary catches sets CSTS.CFS; the guest then has to reset the controller.
 /// Tests drive Service() on their own thread instead of starting it.
 /// </summary>
-internal sealed unsafe partial class NvmeQueueProcessor : DeviceWorker
+internal sealed partial class NvmeQueueProcessor : DeviceWorker
 {
     private const int KickToken = 0, ShadowToken = 1, CompletionToken = 2;
     public const int MaxSegments = (1 << NvmeIdentity.DefaultMdts) + 1;
@@ -46,7 +46,8 @@ internal sealed unsafe partial class NvmeQueueProcessor : DeviceWorker
     private bool _flushIssued, _shutdownDone;
     public NvmeCounters Counters;
 
-    public NvmeQueueProcessor(NvmeController owner, GuestMemory memory, NvmeNamespace ns, NvmeIdentity identity, IBlockEngine engine,
+    // SAFETY: hands the admin rings (translated by NvmeController.Enable for their sizes) to the queue objects.
+    public unsafe NvmeQueueProcessor(NvmeController owner, GuestMemory memory, NvmeNamespace ns, NvmeIdentity identity, IBlockEngine engine,
                               MsiX msix, NvmeDoorbellValues doorbells, EventFd kick, EventFd ioeventfd, int maxIoQueues, int maxEntries,
                               AdminQueues admin, uint cc)
         : base("nvme", engine)
@@ -75,10 +76,20 @@ internal sealed unsafe partial class NvmeQueueProcessor : DeviceWorker
     }
 
     /// <summary>The admin queues as validated at enable: host pointers to the two rings and their sizes.</summary>
-    internal readonly struct AdminQueues(byte* sq, ushort sqEntries, byte* cq, ushort cqEntries)
+    internal readonly struct AdminQueues
     {
-        public readonly byte* Sq = sq, Cq = cq;
-        public readonly ushort SqEntries = sqEntries, CqEntries = cqEntries;
+        // SAFETY: set only by the constructor below from NvmeController.Enable's TryTranslate of each whole ring.
+        public readonly unsafe byte* Sq, Cq;
+        public readonly ushort SqEntries, CqEntries;
+
+        // SAFETY: NvmeController.Enable translated sq for sqEntries commands and cq for cqEntries completions.
+        public unsafe AdminQueues(byte* sq, ushort sqEntries, byte* cq, ushort cqEntries)
+        {
+            Sq = sq;
+            Cq = cq;
+            SqEntries = sqEntries;
+            CqEntries = cqEntries;
+        }
     }
 
     /// <summary>Asks for a normal shutdown: finish what runs, fetch nothing more, flush, then report it done.</summary>
@@ -178,7 +189,9 @@ internal sealed unsafe partial class NvmeQueueProcessor : DeviceWorker
     /// Fetches at most one queue's worth of commands (a driver that keeps adding cannot keep us here). Returns true
     /// when it stopped because the backend had no room for the next command.
     /// </summary>
-    private bool Fetch(SubmissionQueue sq)
+    // SAFETY: sq.Head < sq.Size (every store to Head is taken modulo Size), so the entry lies in the ring translated
+    // for Size entries when the queue was created.
+    private unsafe bool Fetch(SubmissionQueue sq)
     {
         int budget = sq.Size;
         while (sq.HasWork && budget-- > 0)

@@ -32,9 +32,10 @@ internal static class NvmeQueueLimits
 }
 
 /// <summary>A submission queue: a contiguous ring of 64-byte entries in guest RAM, its head and its command slots.</summary>
-internal sealed unsafe class SubmissionQueue
+internal sealed class SubmissionQueue
 {
-    public SubmissionQueue(ushort id, int size, byte* entries, ushort cqId)
+    // SAFETY: entries is the host address of size * 64 bytes the caller translated (TryTranslate of the whole ring)
+    public unsafe SubmissionQueue(ushort id, int size, byte* entries, ushort cqId)
     {
         Id = id;
         Size = NvmeQueueLimits.CheckedSize(size);
@@ -47,7 +48,8 @@ internal sealed unsafe class SubmissionQueue
 
     public ushort Id { get; }
     public ushort Size { get; }
-    public byte* Entries { get; }
+    // SAFETY: Size entries of 64 bytes, translated as one range at creation; guest RAM stays mapped while the controller runs
+    public unsafe byte* Entries { get; }
     public ushort CqId { get; }
     public ushort Head;
     public ushort Tail;
@@ -70,13 +72,21 @@ internal sealed unsafe class SubmissionQueue
 }
 
 /// <summary>A completion queue: a contiguous ring of 16-byte entries, our tail and phase, the head the guest reported.</summary>
-internal sealed unsafe class CompletionQueue(ushort id, int size, byte* entries, ushort vector, bool interruptsEnabled)
+internal sealed class CompletionQueue
 {
-    public ushort Id { get; } = id;
-    public ushort Size { get; } = NvmeQueueLimits.CheckedSize(size);
-    public byte* Entries { get; } = entries;
-    public ushort Vector { get; } = vector;
-    public bool InterruptsEnabled { get; } = interruptsEnabled;
+    // SAFETY: entries is the host address of Size * 16 bytes of guest RAM that the caller translated (TryTranslate of the whole ring) before constructing the queue.
+    public unsafe CompletionQueue(ushort id, int size, byte* entries, ushort vector, bool interruptsEnabled)
+    {
+        (Id, Size, Vector, InterruptsEnabled) = (id, NvmeQueueLimits.CheckedSize(size), vector, interruptsEnabled);
+        Entries = entries;
+    }
+
+    public ushort Id { get; }
+    public ushort Size { get; }
+    // SAFETY: Size entries of 16 bytes, translated as one range at construction; guest RAM stays mapped while the controller runs.
+    public unsafe byte* Entries { get; }
+    public ushort Vector { get; }
+    public bool InterruptsEnabled { get; }
     public ushort Tail;
     public ushort Head;
     public bool Phase = true; // the guest zeroes the ring; our first lap writes phase 1
@@ -89,7 +99,8 @@ internal sealed unsafe class CompletionQueue(ushort id, int size, byte* entries,
     public bool Full => (ushort)((Tail + 1) % Size) == Head;
 
     /// <summary>Writes one entry at the tail (DW3 last, released), advances the tail and flips the phase on wrap.</summary>
-    public void Post(uint result, ushort sqHead, ushort sqId, ushort commandId, ushort status)
+    // SAFETY: Tail < Size always (it wraps at Size), so the entry lies inside the translated ring
+    public unsafe void Post(uint result, ushort sqHead, ushort sqId, ushort commandId, ushort status)
     {
         NvmeCompletion.Post(Entries + (nint)Tail * NvmeCompletion.Size, result, sqHead, sqId, commandId, Phase, status);
         if (++Tail == Size)

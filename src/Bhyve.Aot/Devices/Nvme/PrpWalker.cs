@@ -16,7 +16,7 @@ namespace Bhyve.Aot.Devices.Nvme;
 /// reads at most one entry per data page plus one pointer per list page, so it always ends. Physically contiguous
 /// pages merge into one iovec (by host pointer, never by guest address 0 tricks).
 /// </summary>
-public static unsafe class PrpWalker
+public static class PrpWalker
 {
     public const int PageSize = NvmeRegisters.PageSize;
     private const ulong PageMask = PageSize - 1;
@@ -63,7 +63,8 @@ public static unsafe class PrpWalker
     }
 
     /// <summary>Copies `data` into the guest buffer the PRPs describe (Identify, log pages), piece by piece.</summary>
-    public static ushort CopyTo(GuestMemory memory, ulong prp1, ulong prp2, ReadOnlySpan<byte> data, Span<IoVec> scratch)
+    // SAFETY: Walk returns segments that TryTranslate checked, covering exactly data.Length bytes, so each span is guest RAM and the slices stay inside data
+    public static unsafe ushort CopyTo(GuestMemory memory, ulong prp1, ulong prp2, ReadOnlySpan<byte> data, Span<IoVec> scratch)
     {
         ushort s = Walk(memory, prp1, prp2, (ulong)data.Length, scratch, out int n);
         if (s != NvmeStatus.Success) return s;
@@ -78,7 +79,8 @@ public static unsafe class PrpWalker
     }
 
     /// <summary>Copies the guest buffer the PRPs describe into `data` (DSM ranges), piece by piece.</summary>
-    public static ushort CopyFrom(GuestMemory memory, ulong prp1, ulong prp2, Span<byte> data, Span<IoVec> scratch)
+    // SAFETY: Walk returns segments that TryTranslate checked, covering exactly data.Length bytes, so each span is guest RAM and the slices stay inside data
+    public static unsafe ushort CopyFrom(GuestMemory memory, ulong prp1, ulong prp2, Span<byte> data, Span<IoVec> scratch)
     {
         ushort s = Walk(memory, prp1, prp2, (ulong)data.Length, scratch, out int n);
         if (s != NvmeStatus.Success) return s;
@@ -92,7 +94,8 @@ public static unsafe class PrpWalker
         return NvmeStatus.Success;
     }
 
-    private static ushort Add(GuestMemory memory, ulong address, ulong length, Span<IoVec> iov, ref int count)
+    // SAFETY: host comes from TryTranslate of [address, address + length); merging only adds length to a segment that ends exactly at host
+    private static unsafe ushort Add(GuestMemory memory, ulong address, ulong length, Span<IoVec> iov, ref int count)
     {
         if (!memory.TryTranslate(address, length, out byte* host)) return NvmeStatus.DataTransferError;
         if (count > 0 && (byte*)iov[count - 1].Base + iov[count - 1].Length == host)

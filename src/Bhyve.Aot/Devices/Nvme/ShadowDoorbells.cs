@@ -11,19 +11,37 @@ namespace Bhyve.Aot.Devices.Nvme;
 /// The shadow is the single source of truth for I/O queues; for the admin queue, which Linux rings by MMIO only,
 /// the MMIO value is mirrored into the shadow.
 /// </summary>
-public sealed unsafe class ShadowDoorbells(uint* shadow, uint* eventIdx)
+public sealed class ShadowDoorbells
 {
     /// <summary>Queue slots in one 4 KiB page: 1024 dwords, two per queue.</summary>
     public const int MaxQueueId = 511;
 
-    public uint SqTail(int qid) => Volatile.Read(ref shadow[2 * qid]);
-    public uint CqHead(int qid) => Volatile.Read(ref shadow[2 * qid + 1]);
-    public void MirrorSqTail(int qid, uint value) => Volatile.Write(ref shadow[2 * qid], value);
-    public void MirrorCqHead(int qid, uint value) => Volatile.Write(ref shadow[2 * qid + 1], value);
-    public void SetSqEventIdx(int qid, ushort value) => Volatile.Write(ref eventIdx[2 * qid], value);
-    public void SetCqEventIdx(int qid, ushort value) => Volatile.Write(ref eventIdx[2 * qid + 1], value);
-    public uint SqEventIdx(int qid) => Volatile.Read(ref eventIdx[2 * qid]);
-    public uint CqEventIdx(int qid) => Volatile.Read(ref eventIdx[2 * qid + 1]);
+    // SAFETY: each points at a whole 4 KiB page of guest RAM, translated by the Doorbell Buffer Config command before it constructs us.
+    private readonly unsafe uint* _shadow, _eventIdx;
+
+    // SAFETY: the caller passes two translated, page-aligned 4 KiB guest pages (NvmeAdminCommands: DoorbellBufferConfig).
+    public unsafe ShadowDoorbells(uint* shadow, uint* eventIdx)
+    {
+        _shadow = shadow;
+        _eventIdx = eventIdx;
+    }
+
+    // SAFETY (this and the seven below): the command refuses controllers with more than MaxQueueId I/O queues and qid is a created queue's id, so 2 * qid + 1 < 1024 dwords stays inside each page.
+    public unsafe uint SqTail(int qid) => Volatile.Read(ref _shadow[2 * qid]);
+    // SAFETY: 2 * qid + 1 < 1024, as above.
+    public unsafe uint CqHead(int qid) => Volatile.Read(ref _shadow[2 * qid + 1]);
+    // SAFETY: 2 * qid + 1 < 1024, as above.
+    public unsafe void MirrorSqTail(int qid, uint value) => Volatile.Write(ref _shadow[2 * qid], value);
+    // SAFETY: 2 * qid + 1 < 1024, as above.
+    public unsafe void MirrorCqHead(int qid, uint value) => Volatile.Write(ref _shadow[2 * qid + 1], value);
+    // SAFETY: 2 * qid + 1 < 1024, as above.
+    public unsafe void SetSqEventIdx(int qid, ushort value) => Volatile.Write(ref _eventIdx[2 * qid], value);
+    // SAFETY: 2 * qid + 1 < 1024, as above.
+    public unsafe void SetCqEventIdx(int qid, ushort value) => Volatile.Write(ref _eventIdx[2 * qid + 1], value);
+    // SAFETY: 2 * qid + 1 < 1024, as above.
+    public unsafe uint SqEventIdx(int qid) => Volatile.Read(ref _eventIdx[2 * qid]);
+    // SAFETY: 2 * qid + 1 < 1024, as above.
+    public unsafe uint CqEventIdx(int qid) => Volatile.Read(ref _eventIdx[2 * qid + 1]);
 
     /// <summary>The driver's decision, as Linux makes it: ring when `eventIdx` lies in [old, new) modulo 2^16.</summary>
     public static bool DriverMustRing(ushort eventIdx, ushort newValue, ushort oldValue) =>

@@ -88,6 +88,8 @@ public abstract class DeviceWorker
         Span<int> ready = stackalloc int[16];
         try
         {
+            // The worker's own seccomp filter before it touches a guest queue (nothing when --seccomp off).
+            SeccompFilter.EnterThread(SeccompThreadKind.DeviceWorker);
             while (!Loop.StopRequested)
             {
                 if (Pass() || !ReadyToSleep()) continue;

@@ -3,11 +3,16 @@ using Bhyve.Aot.Memory;
 namespace Bhyve.Aot.Devices.Virtio;
 
 /// <summary>One buffer of a chain, already checked to lie in guest RAM.</summary>
-public unsafe struct ChainSegment
+public struct ChainSegment
 {
-    public byte* Host;
+    // SAFETY: set only by DescriptorChain.Walk (and tests) from GuestMemory.TryTranslate(address, Length).
+    public unsafe byte* Host;
     public uint Length;
     public bool Writable;
+
+    /// <summary>The buffer as a bounds-checked slice (DescriptorChain.Walk translated Host and Length from guest RAM).</summary>
+    // SAFETY: Host and Length were translated together from guest RAM by Walk.
+    public readonly unsafe GuestSlice Slice => GuestSlice.FromTranslated((nint)Host, Length);
 }
 
 /// <summary>Why a descriptor chain was refused. Every value but None is ring corruption (the device needs a reset).</summary>
@@ -33,9 +38,10 @@ public enum ChainError
 /// range, bounded length (no loops), indirect tables well formed and not nested, readable buffers before
 /// writable ones, no empty buffers, every buffer inside guest RAM, total length within 4 GiB.
 /// </summary>
-public static unsafe class DescriptorChain
+public static class DescriptorChain
 {
-    public static ChainError Walk(SplitVirtqueue queue, GuestMemory memory, ushort head, bool indirectAllowed,
+    // SAFETY: indirect tables are translated for their whole length and indexed below their entry count; buffers are translated before they are recorded.
+    public static unsafe ChainError Walk(SplitVirtqueue queue, GuestMemory memory, ushort head, bool indirectAllowed,
                                   Span<ChainSegment> segments, out int count, out ulong totalLength)
     {
         count = 0;

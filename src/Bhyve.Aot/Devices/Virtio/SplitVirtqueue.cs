@@ -10,6 +10,8 @@ public enum PopResult
     Available,
     /// <summary>The avail index jumped by more than the queue size, or a head index is out of range: a corrupt ring.</summary>
     Corrupt,
+    /// <summary>The pass's budget is spent; entries may be left for the next pass.</summary>
+    BudgetSpent,
 }
 
 /// <summary>
@@ -17,19 +19,25 @@ public enum PopResult
 /// enabled; afterwards every access is a plain load or store into guest RAM with the ordering the spec asks
 /// for: avail->idx is read with acquire, used->idx written with release, and a full fence separates our
 /// used-ring update from reading the guest's suppression fields. Owned by exactly one thread.
+///
+/// A device pass is: TryPop(ref budget) until Empty or BudgetSpent; AddUsed per finished chain (any order);
+/// PublishUsed once (one used->idx store for the whole batch); NeedsNotification once (at most one interrupt);
+/// before sleeping, EnableNotification (false: entries arrived meanwhile, run another pass).
 /// </summary>
-public sealed unsafe class SplitVirtqueue
+public sealed class SplitVirtqueue
 {
     public const ushort DescNext = 1, DescWrite = 2, DescIndirect = 4;
     public const ushort AvailNoInterrupt = 1;
     public const int DescriptorSize = 16;
     public const ushort MaxSize = 32768;
 
-    private readonly byte* _desc, _avail, _used;
-    private ushort _lastAvail, _nextUsed, _lastSignalled;
-    private bool _pushedSinceSignal;
+    // SAFETY: set only by TryCreate from GuestMemory.TryTranslate of the whole table and rings for Size entries.
+    private readonly unsafe byte* _desc, _avail, _used;
+    private ushort _lastAvail, _nextUsed, _publishedUsed, _lastSignalled;
+    private bool _publishedSinceSignal;
 
-    private SplitVirtqueue(ushort size, byte* desc, byte* avail, byte* used, bool eventIdx)
+    // SAFETY: callers (TryCreate only) pass pointers translated for the ring sizes of `size` entries.
+    private unsafe SplitVirtqueue(ushort size, byte* desc, byte* avail, byte* used, bool eventIdx)
     {
         Size = size;
         _desc = desc;
@@ -44,7 +52,8 @@ public sealed unsafe class SplitVirtqueue
     public ushort NextUsed => _nextUsed;
 
     /// <summary>Validates the ring geometry the driver programmed; null (with the reason) when it is unusable.</summary>
-    public static SplitVirtqueue? TryCreate(GuestMemory memory, ushort size, ulong desc, ulong avail, ulong used, bool eventIdx, out string? problem)
+    // SAFETY: the pointers come from TryTranslate with the exact ring lengths for `size` (checked a power of two <= 32768).
+    public static unsafe SplitVirtqueue? TryCreate(GuestMemory memory, ushort size, ulong desc, ulong avail, ulong used, bool eventIdx, out string? problem)
     {
         problem = null;
         if (size == 0 || size > MaxSize || (size & (size - 1)) != 0) problem = $"queue size {size} is not a power of two up to {MaxSize}";
@@ -57,7 +66,8 @@ public sealed unsafe class SplitVirtqueue
     }
 
     /// <summary>Takes the next available chain head.</summary>
-    public PopResult TryPop(out ushort head)
+    // SAFETY: avail idx at +2 and ring slot +4+2*(lastAvail & (Size-1)) lie in the avail ring translated for Size entries.
+    public unsafe PopResult TryPop(out ushort head)
     {
         head = 0;
         ushort availIdx = Volatile.Read(ref *(ushort*)(_avail + 2));
@@ -70,31 +80,70 @@ public sealed unsafe class SplitVirtqueue
         return PopResult.Available;
     }
 
+    /// <summary>
+    /// TryPop within a pass's budget: BudgetSpent (nothing consumed) once budget is 0, so a guest that keeps adding
+    /// cannot keep the device in one pass. budget is decremented for every head taken.
+    /// </summary>
+    // SAFETY: reads avail idx at +2, inside the translated avail ring.
+    public unsafe PopResult TryPop(ref int budget, out ushort head)
+    {
+        if (budget <= 0)
+        {
+            head = 0;
+            return Volatile.Read(ref *(ushort*)(_avail + 2)) == _lastAvail ? PopResult.Empty : PopResult.BudgetSpent;
+        }
+        var result = TryPop(out head);
+        if (result == PopResult.Available) budget--;
+        return result;
+    }
+
     /// <summary>Hands back the last popped head (used when the backend is full and the request must wait).</summary>
     public void UndoPop() => _lastAvail--;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public VirtqDescriptor Descriptor(int index) => Unsafe.ReadUnaligned<VirtqDescriptor>(_desc + index * DescriptorSize);
+    // SAFETY: callers pass index < Size (DescriptorChain checks every next index), inside the translated table.
+    public unsafe VirtqDescriptor Descriptor(int index) => Unsafe.ReadUnaligned<VirtqDescriptor>(_desc + index * DescriptorSize);
 
-    /// <summary>Publishes a completed chain: the element first, then used->idx with release semantics.</summary>
-    public void PushUsed(ushort head, uint length)
+    /// <summary>Writes a completed chain's used element; the driver sees it at the next PublishUsed.</summary>
+    // SAFETY: the element at +4+8*(nextUsed & (Size-1)) lies in the used ring translated for Size entries.
+    public unsafe void AddUsed(ushort head, uint length)
     {
         byte* element = _used + 4 + 8 * (_nextUsed & (Size - 1));
         *(uint*)element = head;
         *(uint*)(element + 4) = length;
         _nextUsed++;
-        Volatile.Write(ref *(ushort*)(_used + 2), _nextUsed);
-        _pushedSinceSignal = true;
     }
 
-    /// <summary>Whether the guest wants an interrupt for what was pushed since the last call (EVENT_IDX or the NO_INTERRUPT flag).</summary>
-    public bool ShouldInterrupt()
+    /// <summary>Publishes every element added since the last call with one release store of used->idx.</summary>
+    // SAFETY: used idx at +2 lies in the translated used ring.
+    public unsafe bool PublishUsed()
     {
-        if (!_pushedSinceSignal) return false;
-        _pushedSinceSignal = false;
+        if (_nextUsed == _publishedUsed) return false;
+        _publishedUsed = _nextUsed;
+        Volatile.Write(ref *(ushort*)(_used + 2), _nextUsed);
+        _publishedSinceSignal = true;
+        return true;
+    }
+
+    /// <summary>AddUsed and PublishUsed for one chain (tests and benchmarks; devices batch per pass).</summary>
+    public void PushUsed(ushort head, uint length)
+    {
+        AddUsed(head, length);
+        PublishUsed();
+    }
+
+    /// <summary>
+    /// Whether the guest wants an interrupt for what was published since the last call (EVENT_IDX: used_event was
+    /// crossed, with u16 wrap-around; otherwise the NO_INTERRUPT flag). Call it once per pass, after PublishUsed.
+    /// </summary>
+    // SAFETY: flags at +0 and used_event at +4+2*Size lie in the avail ring translated with 6+2*Size bytes.
+    public unsafe bool NeedsNotification()
+    {
+        if (!_publishedSinceSignal) return false;
+        _publishedSinceSignal = false;
         // Our used->idx store must be visible before we read the guest's used_event / flags (a lost wake-up otherwise).
         Interlocked.MemoryBarrier();
-        ushort now = _nextUsed, before = _lastSignalled;
+        ushort now = _publishedUsed, before = _lastSignalled;
         _lastSignalled = now;
         if (!EventIdx) return (Volatile.Read(ref *(ushort*)_avail) & AvailNoInterrupt) == 0;
         ushort usedEvent = Volatile.Read(ref *(ushort*)(_avail + 4 + 2 * Size));
@@ -105,7 +154,8 @@ public sealed unsafe class SplitVirtqueue
     /// Before sleeping: with EVENT_IDX, ask for a kick at the next new entry (avail_event = last_avail), fence,
     /// and report whether entries arrived meanwhile, in which case the caller must not sleep.
     /// </summary>
-    public bool ArmNotification()
+    // SAFETY: avail_event at +4+8*Size lies in the used ring translated with 6+8*Size bytes; avail idx at +2.
+    public unsafe bool EnableNotification()
     {
         if (EventIdx)
         {

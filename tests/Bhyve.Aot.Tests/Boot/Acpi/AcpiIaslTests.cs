@@ -41,7 +41,7 @@ public sealed class AcpiIaslTests : IDisposable
     [Fact]
     public async Task The_DSDT_disassembles_to_the_devices_we_declared()
     {
-        string dsl = await Disassemble("dsdt", Dsdt.Build());
+        string dsl = await Disassemble("dsdt", Dsdt.Build(AcpiTablesTests.Pc));
         Has(dsl, "Name (\\_S5, Package (0x02)");
         Has(dsl, "Device (PCI0)");
         Has(dsl, "Name (_HID, EisaId (\"PNP0A08\")");
@@ -53,12 +53,24 @@ public sealed class AcpiIaslTests : IDisposable
         Has(dsl, "Memory32Fixed (ReadWrite,");
         Has(dsl, "Device (COM1)");
         Has(dsl, "IRQNoFlags ()");
+        // The power button: a Generic Event Device whose _EVT notifies a PNP0C0C device, as Linux's evged and button drivers expect.
+        Has(dsl, "Device (GED0)");
+        Has(dsl, "Name (_HID, \"ACPI0013\"");
+        Has(dsl, "Interrupt (ResourceConsumer, Level, ActiveHigh, Exclusive, ,, )");
+        Has(dsl, "0x00000010,");
+        Has(dsl, "OperationRegion (GDST, SystemIO, 0x0604, One)");
+        Has(dsl, "GDAT,   8");
+        Has(dsl, "Method (_EVT, 1, Serialized)");
+        Has(dsl, "If ((GDAT & One))");
+        Has(dsl, "Notify (\\_SB.PWRB, 0x80)");
+        Has(dsl, "Device (PWRB)");
+        Has(dsl, "Name (_HID, EisaId (\"PNP0C0C\")");
     }
 
     [Fact]
     public async Task The_FADT_disassembles_as_hardware_reduced()
     {
-        string dsl = await Disassemble("facp", Fadt.Build(0xE0200, 9));
+        string dsl = await Disassemble("facp", Fadt.Build(0xE0200, AcpiTablesTests.Pc.Registers));
         Has(dsl, "Hardware Reduced (V5) : 1");
         Has(dsl, "Reset Register Supported (V2) : 1");
         Assert.Matches(@"Sleep Control Register[\s\S]*?Address : 0000000000000600", dsl);

@@ -15,6 +15,9 @@ public sealed class AcpiTablesTests : IDisposable
 
     public void Dispose() => _ram.Dispose();
 
+    /// <summary>The description PcMachine gives the tables: 2 vCPUs, COM1, the power button.</summary>
+    internal static readonly AcpiMachine Pc = Bhyve.Aot.Vmm.PcMachine.AcpiDescription(2, serial: true, powerButton: true);
+
     private static uint U32(byte[] t, int o) => BinaryPrimitives.ReadUInt32LittleEndian(t.AsSpan(o));
     private static ulong U64(byte[] t, int o) => BinaryPrimitives.ReadUInt64LittleEndian(t.AsSpan(o));
 
@@ -51,7 +54,7 @@ public sealed class AcpiTablesTests : IDisposable
     [Fact]
     public void Fadt_is_hardware_reduced_with_sleep_and_reset_registers_on_our_ports()
     {
-        byte[] t = Fadt.Build(0xE0200, 9);
+        byte[] t = Fadt.Build(0xE0200, Pc.Registers);
         AssertHeader(t, "FACP", 6);
         Assert.Equal(276, t.Length);
         Assert.Equal(0xE0200u, U32(t, 40));
@@ -129,18 +132,40 @@ public sealed class AcpiTablesTests : IDisposable
     [Fact]
     public void Dsdt_is_a_valid_table_whose_body_is_our_AML()
     {
-        byte[] t = Dsdt.Build();
+        byte[] t = Dsdt.Build(Pc);
         AssertHeader(t, "DSDT", 2);
         // The names Linux looks for are in the AML stream.
         string text = Encoding.ASCII.GetString(t);
-        foreach (var name in new[] { "_S5_", "_SB_", "PCI0", "_HID", "_CRS", "_SEG", "_BBN", "MRES", "COM1" })
+        foreach (var name in new[] { "_S5_", "_SB_", "PCI0", "_HID", "_CRS", "_SEG", "_BBN", "MRES", "COM1", "GED0", "ACPI0013", "_EVT", "PWRB" })
             Assert.Contains(name, text);
+    }
+
+    [Fact]
+    public void Dsdt_declares_only_what_the_description_has()
+    {
+        string bare = Encoding.ASCII.GetString(Dsdt.Build(Pc with { Serial = [], PowerButton = null }));
+        foreach (var absent in new[] { "COM1", "GED0", "PWRB", "ACPI0013" }) Assert.DoesNotContain(absent, bare);
+        string twoUarts = Encoding.ASCII.GetString(Dsdt.Build(Pc with { Serial = [new AcpiSerialPort(0x3F8, 8, 4), new AcpiSerialPort(0x2F8, 8, 3)] }));
+        Assert.Contains("COM1", twoUarts);
+        Assert.Contains("COM2", twoUarts);
+    }
+
+    [Fact]
+    public void Fadt_registers_come_from_the_description()
+    {
+        var moved = Pc.Registers with { SleepControlPort = 0x700, SleepStatusPort = 0x701, ResetPort = 0x702, ResetValue = 0x0E, SciIrq = 11 };
+        byte[] t = Fadt.Build(0xE0200, moved);
+        AssertIoGas(t, 244, 0x700);
+        AssertIoGas(t, 256, 0x701);
+        AssertIoGas(t, 116, 0x702);
+        Assert.Equal(0x0E, t[128]);
+        Assert.Equal(11, BinaryPrimitives.ReadUInt16LittleEndian(t.AsSpan(46)));
     }
 
     [Fact]
     public void The_builder_lays_every_table_out_where_the_pointers_say()
     {
-        var layout = AcpiBuilder.Write(_ram.Memory, 2);
+        var layout = AcpiBuilder.Write(_ram.Memory, Pc);
         Assert.Equal(GuestLayout.AcpiAddress, layout.Rsdp);
         Assert.True(layout.End <= GuestLayout.AcpiEnd);
         var ram = _ram.HostSpan(0, (int)GuestLayout.MiB);
@@ -163,5 +188,5 @@ public sealed class AcpiTablesTests : IDisposable
 
     [Fact]
     public void The_builder_refuses_an_area_too_small_for_the_tables() =>
-        Assert.Throws<InvalidOperationException>(() => AcpiBuilder.Write(_ram.Memory, 2, 0xE0000, 0xE0100));
+        Assert.Throws<InvalidOperationException>(() => AcpiBuilder.Write(_ram.Memory, Pc, 0xE0000, 0xE0100));
 }

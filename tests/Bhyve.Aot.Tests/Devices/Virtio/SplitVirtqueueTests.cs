@@ -161,19 +161,19 @@ public sealed unsafe class SplitVirtqueueTests : IDisposable
         Assert.Equal(((uint)Size, (uint)(100 + Size)), _d.Used(Size)); // slot 0 overwritten
     }
 
-    // ---- ShouldInterrupt ----
+    // ---- NeedsNotification ----
 
     [Fact]
     public void Without_EVENT_IDX_the_NO_INTERRUPT_flag_suppresses()
     {
         var q = _d.CreateQueue(false);
-        Assert.False(q.ShouldInterrupt()); // nothing pushed
+        Assert.False(q.NeedsNotification()); // nothing pushed
         q.PushUsed(0, 1);
-        Assert.True(q.ShouldInterrupt());
-        Assert.False(q.ShouldInterrupt()); // nothing new since
+        Assert.True(q.NeedsNotification());
+        Assert.False(q.NeedsNotification()); // nothing new since
         _d.AvailFlags = SplitVirtqueue.AvailNoInterrupt;
         q.PushUsed(1, 1);
-        Assert.False(q.ShouldInterrupt());
+        Assert.False(q.NeedsNotification());
     }
 
     [Fact]
@@ -182,7 +182,7 @@ public sealed unsafe class SplitVirtqueueTests : IDisposable
         var q = _d.CreateQueue(false);
         _d.UsedEvent = 100;
         q.PushUsed(0, 1);
-        Assert.True(q.ShouldInterrupt());
+        Assert.True(q.NeedsNotification());
     }
 
     [Fact]
@@ -192,12 +192,12 @@ public sealed unsafe class SplitVirtqueueTests : IDisposable
         _d.AvailFlags = SplitVirtqueue.AvailNoInterrupt;
         _d.UsedEvent = 0;              // interrupt when used->idx passes 0 → 1
         q.PushUsed(0, 1);
-        Assert.True(q.ShouldInterrupt());
+        Assert.True(q.NeedsNotification());
         _d.UsedEvent = 2;              // wants one at 2 → 3; we are at 1 → 2
         q.PushUsed(0, 1);
-        Assert.False(q.ShouldInterrupt());
+        Assert.False(q.NeedsNotification());
         q.PushUsed(0, 1);              // 2 → 3 crosses it
-        Assert.True(q.ShouldInterrupt());
+        Assert.True(q.NeedsNotification());
     }
 
     [Fact]
@@ -206,9 +206,9 @@ public sealed unsafe class SplitVirtqueueTests : IDisposable
         var q = _d.CreateQueue(true);
         _d.UsedEvent = 3;
         for (int i = 0; i < 6; i++) q.PushUsed(0, 1); // 0 → 6 passes 3
-        Assert.True(q.ShouldInterrupt());
+        Assert.True(q.NeedsNotification());
         for (int i = 0; i < 2; i++) q.PushUsed(0, 1); // 6 → 8 does not pass 3 again
-        Assert.False(q.ShouldInterrupt());
+        Assert.False(q.NeedsNotification());
     }
 
     [Theory]
@@ -225,46 +225,106 @@ public sealed unsafe class SplitVirtqueueTests : IDisposable
         // Advance the device to `old` with interrupts asked for at every step, then push twice.
         _d.UsedEvent = 0;
         for (int i = 0; i < old; i++) q.PushUsed(0, 1);
-        q.ShouldInterrupt();
+        q.NeedsNotification();
         _d.UsedEvent = (ushort)usedEvent;
         q.PushUsed(0, 1);
         q.PushUsed(0, 1);
-        Assert.Equal(expected, q.ShouldInterrupt());
+        Assert.Equal(expected, q.NeedsNotification());
     }
 
-    // ---- ArmNotification ----
+    // ---- EnableNotification ----
 
     [Fact]
-    public void ArmNotification_without_EVENT_IDX_never_writes_avail_event()
+    public void EnableNotification_without_EVENT_IDX_never_writes_avail_event()
     {
         var q = _d.CreateQueue(false);
         _d.AvailEvent = 0xBEEF; // guest memory past the used ring that is not ours without EVENT_IDX
         _d.Publish(0);
         q.TryPop(out _);
-        Assert.False(q.ArmNotification());
+        Assert.False(q.EnableNotification());
         Assert.Equal(0xBEEF, _d.AvailEvent);
     }
 
     [Fact]
-    public void ArmNotification_with_EVENT_IDX_asks_for_a_kick_at_last_avail()
+    public void EnableNotification_with_EVENT_IDX_asks_for_a_kick_at_last_avail()
     {
         var q = _d.CreateQueue(true);
         _d.Publish(0);
         _d.Publish(1);
         q.TryPop(out _);
-        Assert.True(q.ArmNotification());   // one still pending: do not sleep
+        Assert.True(q.EnableNotification());   // one still pending: do not sleep
         Assert.Equal(1, _d.AvailEvent);
         q.TryPop(out _);
-        Assert.False(q.ArmNotification());
+        Assert.False(q.EnableNotification());
         Assert.Equal(2, _d.AvailEvent);
     }
 
     [Fact]
-    public void ArmNotification_reports_entries_published_after_the_last_pop()
+    public void EnableNotification_reports_entries_published_after_the_last_pop()
     {
         var q = _d.CreateQueue(false);
-        Assert.False(q.ArmNotification());
+        Assert.False(q.EnableNotification());
         _d.Publish(4);
-        Assert.True(q.ArmNotification());
+        Assert.True(q.EnableNotification());
+    }
+
+    // ---- batching: AddUsed, PublishUsed, TryPop(budget) ----
+
+    [Fact]
+    public void AddUsed_is_invisible_to_the_driver_until_one_PublishUsed_shows_the_whole_batch()
+    {
+        var q = _d.CreateQueue(false);
+        Assert.False(q.PublishUsed()); // nothing added
+        q.AddUsed(3, 10);
+        q.AddUsed(1, 11);
+        q.AddUsed(2, 12);
+        Assert.Equal(0, _d.UsedIdx);
+        Assert.False(q.NeedsNotification()); // nothing published yet: no interrupt decision
+        Assert.True(q.PublishUsed());
+        Assert.Equal(3, _d.UsedIdx);
+        Assert.Equal([(3u, 10u), (1u, 11u), (2u, 12u)], [_d.Used(0), _d.Used(1), _d.Used(2)]);
+        Assert.True(q.NeedsNotification());
+        Assert.False(q.PublishUsed());
+        Assert.False(q.NeedsNotification());
+    }
+
+    [Theory]
+    [InlineData(65534, true)]  // the batch 65533 -> 3 crosses 65534
+    [InlineData(0, true)]      // ... and 0, across the wrap
+    [InlineData(2, true)]
+    [InlineData(3, false)]     // the new index itself: not crossed yet
+    [InlineData(65532, false)] // behind the batch
+    public void A_batch_published_across_the_u16_wrap_interrupts_once_when_it_crosses_used_event(int usedEvent, bool expected)
+    {
+        var q = _d.CreateQueue(true);
+        _d.UsedEvent = 0;
+        for (int i = 0; i < 65533; i++) q.AddUsed(0, 1);
+        q.PublishUsed();
+        q.NeedsNotification();
+        _d.UsedEvent = (ushort)usedEvent;
+        for (int i = 0; i < 6; i++) q.AddUsed(0, 1); // 65533 -> 3 (wrapped)
+        q.PublishUsed();
+        Assert.Equal(3, _d.UsedIdx);
+        Assert.Equal(expected, q.NeedsNotification());
+        Assert.False(q.NeedsNotification());
+    }
+
+    [Fact]
+    public void TryPop_with_a_budget_stops_when_it_is_spent_and_leaves_the_rest()
+    {
+        var q = _d.CreateQueue(false);
+        for (ushort h = 0; h < 5; h++) _d.Publish(h);
+        int budget = 3;
+        for (int i = 0; i < 3; i++) Assert.Equal(PopResult.Available, q.TryPop(ref budget, out _));
+        Assert.Equal(0, budget);
+        Assert.Equal(PopResult.BudgetSpent, q.TryPop(ref budget, out _));
+        Assert.Equal(3, q.LastAvail);
+        budget = 8;
+        Assert.Equal(PopResult.Available, q.TryPop(ref budget, out ushort head));
+        Assert.Equal(3, head);
+        Assert.Equal(PopResult.Available, q.TryPop(ref budget, out _));
+        Assert.Equal(PopResult.Empty, q.TryPop(ref budget, out _));
+        budget = 0;
+        Assert.Equal(PopResult.Empty, q.TryPop(ref budget, out _)); // spent, but nothing left either
     }
 }

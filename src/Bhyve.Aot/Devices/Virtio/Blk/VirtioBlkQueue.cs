@@ -30,7 +30,7 @@ public struct VirtioQueueCounters
 /// takes a lock. A corrupt ring marks the device DEVICE_NEEDS_RESET (tier 2); so does anything the worker's
 /// boundary catches (a host failure), after which the queue stops serving.
 /// </summary>
-internal sealed unsafe class VirtioBlkQueue : DeviceWorker
+internal sealed class VirtioBlkQueue : DeviceWorker
 {
     private const int MaxChainSegments = 1024;
     private const int DoorbellToken = 0, CompletionToken = 1;
@@ -46,10 +46,11 @@ internal sealed unsafe class VirtioBlkQueue : DeviceWorker
     private readonly ChainSegment[] _chain = new ChainSegment[MaxChainSegments];
     private readonly IoVec[] _iov;
     private readonly BlockCompletion[] _completions;
-    private readonly nint[] _statusOf;     // per head: the status byte to write on completion
+    private readonly GuestSlice[] _statusOf; // per head: the status byte to write on completion
     private readonly uint[] _usedLengthOf; // per head: used-ring length on success
     private readonly ulong[] _expectedOf;  // per head: bytes the engine must report for success
     private readonly bool[] _inFlight;
+    private int _chainCount;               // segments of the chain being dispatched, in _chain
     private bool _broken;
     private bool _engineRefused;           // the engine had no room for the next request: wait for a completion
     public VirtioQueueCounters Counters;
@@ -67,7 +68,7 @@ internal sealed unsafe class VirtioBlkQueue : DeviceWorker
         _indirect = activation.Has(VirtioFeatures.IndirectDesc);
         _iov = new IoVec[maxDataSegments];
         _completions = new BlockCompletion[Math.Max(engine.Capacity, 1)];
-        _statusOf = new nint[queue.Size];
+        _statusOf = new GuestSlice[queue.Size];
         _usedLengthOf = new uint[queue.Size];
         _expectedOf = new ulong[queue.Size];
         _inFlight = new bool[queue.Size];
@@ -92,7 +93,9 @@ internal sealed unsafe class VirtioBlkQueue : DeviceWorker
         _engineRefused = false;
         if (!_broken) budgetLeft = Pop();
         _engine.Submit();
-        if (_queue.ShouldInterrupt())
+        // One used->idx store and at most one interrupt for everything this pass completed.
+        _queue.PublishUsed();
+        if (_queue.NeedsNotification())
         {
             Counters.Interrupts++;
             _activation.Interrupts.Queue(_index);
@@ -100,7 +103,7 @@ internal sealed unsafe class VirtioBlkQueue : DeviceWorker
         if (_broken) return false;
         // A full engine (capacity or O_DIRECT bounce buffers) wakes us through its completion eventfd: sleep on it.
         if (_engineRefused) return false;
-        return !budgetLeft || _queue.ArmNotification();
+        return !budgetLeft || _queue.EnableNotification();
     }
 
     /// <summary>Requests handed to the engine and not yet completed.</summary>
@@ -126,15 +129,18 @@ internal sealed unsafe class VirtioBlkQueue : DeviceWorker
     /// <summary>Pops at most one queue's worth of chains. Returns false when that budget ran out with entries left.</summary>
     private bool Pop()
     {
-        for (int budget = _queue.Size; budget > 0; budget--)
+        int budget = _queue.Size;
+        while (true)
         {
             if (_engine.InFlight >= _engine.Capacity) { _engineRefused = true; return true; }
-            var popped = _queue.TryPop(out ushort head);
+            var popped = _queue.TryPop(ref budget, out ushort head);
             if (popped == PopResult.Empty) return true;
+            if (popped == PopResult.BudgetSpent) return false;
             if (popped == PopResult.Corrupt) { Break("avail ring corrupt (index jump or head out of range)"); return true; }
             if (_inFlight[head]) { Break($"head {head} made available twice"); return true; }
             var error = DescriptorChain.Walk(_queue, _memory, head, _indirect, _chain, out int count, out _);
             if (error != ChainError.None) { Break($"descriptor chain at head {head}: {error}"); return true; }
+            _chainCount = count;
             string? fatal = VirtioBlkRequest.TryParse(new ReadOnlySpan<ChainSegment>(_chain, 0, count), _iov, out var request);
             if (fatal is not null) { Break($"request at head {head}: {fatal}"); return true; }
             if (Dispatch(head, ref request)) Counters.Requests++;
@@ -147,13 +153,12 @@ internal sealed unsafe class VirtioBlkQueue : DeviceWorker
                 return true;
             }
         }
-        return false;
     }
 
     /// <summary>Acts on one framed request. Returns false only when the engine has no room (nothing happened).</summary>
     private bool Dispatch(ushort head, ref VirtioBlkRequest r)
     {
-        _statusOf[head] = (nint)r.Status;
+        _statusOf[head] = r.StatusByte;
         _usedLengthOf[head] = 1;
         _expectedOf[head] = 0;
         // Unknown types are UNSUPP whatever their buffers look like; malformed data only matters to known ones.
@@ -176,27 +181,24 @@ internal sealed unsafe class VirtioBlkQueue : DeviceWorker
                 return Submitted(head, _engine.TryFlush(head));
             case VirtioBlkType.GetId:
                 if (malformed) return Done(head, VirtioBlkType.StatusIoErr);
-                return Done(head, WriteSerial(data), (uint)Math.Min(r.DataLength, 20) + 1);
+                return Done(head, WriteSerial(r.DataLength), (uint)Math.Min(r.DataLength, 20) + 1);
             case VirtioBlkType.Discard when _disk.Discard && !_disk.ReadOnly:
             case VirtioBlkType.WriteZeroes when _disk.WriteZeroes && !_disk.ReadOnly:
                 if (malformed) return Done(head, VirtioBlkType.StatusIoErr);
-                return RangeRequest(head, ref r, data);
+                return RangeRequest(head, ref r);
             default:
                 return Done(head, VirtioBlkType.StatusUnsupported);
         }
     }
 
-    private bool RangeRequest(ushort head, ref VirtioBlkRequest r, ReadOnlySpan<IoVec> data)
+    private bool RangeRequest(ushort head, ref VirtioBlkRequest r)
     {
         // One segment, as we advertise max_*_seg = 1; a segment may straddle buffers, so gather it.
         if (r.DataLength != VirtioBlkType.SegmentSize) return Done(head, VirtioBlkType.StatusUnsupported);
         Span<byte> segment = stackalloc byte[VirtioBlkType.SegmentSize];
-        int filled = 0;
-        foreach (var v in data)
-        {
-            new ReadOnlySpan<byte>((void*)v.Base, (int)v.Length).CopyTo(segment[filled..]);
-            filled += (int)v.Length;
-        }
+        var reader = new ChainReader(Chain);
+        reader.Skip(VirtioBlkType.HeaderSize);
+        reader.Read(segment);
         ulong sector = BinaryPrimitives.ReadUInt64LittleEndian(segment);
         uint sectors = BinaryPrimitives.ReadUInt32LittleEndian(segment[8..]);
         uint flags = BinaryPrimitives.ReadUInt32LittleEndian(segment[12..]);
@@ -213,21 +215,17 @@ internal sealed unsafe class VirtioBlkQueue : DeviceWorker
             : _engine.TryWriteZeroes(sector * 512, (ulong)sectors * 512, (flags & Unmap) != 0 && _disk.WriteZeroesMayUnmap, head));
     }
 
-    private byte WriteSerial(ReadOnlySpan<IoVec> data)
+    private ReadOnlySpan<ChainSegment> Chain => new(_chain, 0, _chainCount);
+
+    /// <summary>The serial into the writable buffers before the status byte (dataLength of them, 64-bit).</summary>
+    private byte WriteSerial(ulong dataLength)
     {
         // 20 bytes of ASCII, NUL-padded, no terminator when exactly 20 (§5.2.6).
         Span<byte> id = stackalloc byte[20];
         id.Clear();
         for (int i = 0; i < _disk.Serial.Length && i < 20; i++) id[i] = (byte)_disk.Serial[i];
-        int written = 0;
-        foreach (var v in data)
-        {
-            // 64-bit: a writable buffer may be 4 GiB - 1 long; only its first bytes are ever touched.
-            int take = (int)Math.Min((ulong)v.Length, (ulong)(20 - written));
-            id.Slice(written, take).CopyTo(new Span<byte>((void*)v.Base, take));
-            written += take;
-            if (written == 20) break;
-        }
+        var writer = new ChainWriter(Chain, dataLength);
+        writer.Write(id);
         return VirtioBlkType.StatusOk;
     }
 
@@ -246,9 +244,9 @@ internal sealed unsafe class VirtioBlkQueue : DeviceWorker
 
     private void Finish(ushort head, byte status, uint usedLength)
     {
-        *(byte*)_statusOf[head] = status;
+        _statusOf[head].TryWriteByte(0, status);
         _inFlight[head] = false;
-        _queue.PushUsed(head, usedLength);
+        _queue.AddUsed(head, usedLength);
     }
 
     private void Break(string reason)

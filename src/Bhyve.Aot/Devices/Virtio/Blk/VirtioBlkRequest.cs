@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using Bhyve.Aot.Memory;
 using Bhyve.Aot.Storage;
 
 namespace Bhyve.Aot.Devices.Virtio.Blk;
@@ -19,16 +20,21 @@ public static class VirtioBlkType
 /// request any way it likes: the 16-byte header is gathered from the first readable bytes wherever they
 /// fall, the status is the last byte of the last writable buffer, and the data is what lies between.
 /// </summary>
-public unsafe struct VirtioBlkRequest
+public struct VirtioBlkRequest
 {
     public uint Type;
     public ulong Sector;
-    public byte* Status;
+    // SAFETY: points at the last byte of the last writable segment, translated by DescriptorChain.Walk.
+    public unsafe byte* Status;
     /// <summary>Data buffers in the request's direction (device-readable for OUT/DISCARD/WZ, writable for IN/GET_ID).</summary>
     public int DataSegments;
     public ulong DataLength;
     /// <summary>Bytes in the other direction, beyond header and status: a malformed request (IOERR).</summary>
     public ulong StrayLength;
+
+    /// <summary>The status byte as a one-byte slice of guest RAM.</summary>
+    // SAFETY: Status points at a byte inside a segment DescriptorChain.Walk translated (see TryParse).
+    public readonly unsafe GuestSlice StatusByte => GuestSlice.FromTranslated((nint)Status, 1);
 
     public readonly bool IsDeviceWritableData => Type is VirtioBlkType.In or VirtioBlkType.GetId;
 
@@ -36,7 +42,8 @@ public unsafe struct VirtioBlkRequest
     /// Frames a request. Returns null on success, or a reason when the chain has no complete header or no status
     /// byte (ring-level corruption: nothing can be reported back in-band). data receives the data buffers.
     /// </summary>
-    public static string? TryParse(ReadOnlySpan<ChainSegment> chain, Span<IoVec> data, out VirtioBlkRequest request)
+    // SAFETY: every pointer is a segment's Host plus an offset below its Length (segments come from DescriptorChain.Walk).
+    public static unsafe string? TryParse(ReadOnlySpan<ChainSegment> chain, Span<IoVec> data, out VirtioBlkRequest request)
     {
         request = default;
         int readable = 0;
@@ -93,7 +100,8 @@ public unsafe struct VirtioBlkRequest
         return null;
     }
 
-    private static bool Append(Span<IoVec> iov, ref int count, byte* at, uint length)
+    // SAFETY: stores a pointer and length that the caller took from one translated segment.
+    private static unsafe bool Append(Span<IoVec> iov, ref int count, byte* at, uint length)
     {
         if (count == iov.Length) return false;
         iov[count++] = new IoVec((nint)at, length);

@@ -14,22 +14,27 @@ namespace Bhyve.Aot.Vmm;
 /// (--block-device NAME=PATH, --net-device NAME=TAP); the unikernel's pages that are not writable are mapped
 /// read-only; every port and MMIO access that is not a valid hypercall ends the run with status 1.
 /// </summary>
-public sealed partial class Machine
+public sealed class HvtMachine : Machine
 {
-    private bool _hvt;
+    private readonly ElfImage _elf;
+    private readonly byte[] _file;
     private HvtHypercalls? _hypercalls;
+    private Dictionary<int, IHvtBlockBackend> _blocks = [];
+    private Dictionary<int, IHvtNetBackend> _nets = [];
+    private Stream? _consoleOut;
 
-    private Machine(VmConfig config, bool hvt)
+    internal HvtMachine(VmConfig config, ElfImage elf, byte[] file, bool hvtLimits = false) : base(config, hvtLimits)
     {
-        config.Validate(hvt);
-        _config = config;
+        _elf = elf;
+        _file = file;
     }
 
     /// <summary>
-    /// A machine for a Solo5 hvt unikernel only (the solo5-hvt front end): its RAM limits are hvt's own, 2 MiB to
-    /// 4 GiB (HvtLayout), not the PC machine's. The caller has checked that the image is one.
+    /// A machine for a Solo5 hvt unikernel only (the solo5-hvt front end), from the image the front end already
+    /// read and parsed (no second read, no kind detection: start-up is most of a tiny unikernel's run). Its RAM
+    /// limits are hvt's own, 2 MiB to 4 GiB (HvtLayout), not the PC machine's. The caller has checked the image.
     /// </summary>
-    public static Machine ForSolo5Hvt(VmConfig config) => new(config, hvt: true);
+    public static HvtMachine ForSolo5Hvt(VmConfig config, ElfImage elf, byte[] file) => new(config, elf, file, hvtLimits: true);
 
     /// <summary>solo5-hvt's --dumpcore=DIR: where a guest that aborts (status 255) leaves its core file; null for none.</summary>
     public string? HvtCoreDumpDirectory { get; set; }
@@ -37,61 +42,57 @@ public sealed partial class Machine
     /// <summary>Where the hvt machine's notices go (the dumpcore lines solo5-hvt prints with warnx); null to drop them.</summary>
     public Action<string>? HvtNotice { get; set; }
 
-    /// <summary>Hypercalls an hvt guest made, by number (index 0 unused); null unless the guest was a Solo5 hvt unikernel.</summary>
+    /// <summary>Hypercalls the guest made, by number (index 0 unused).</summary>
     public IReadOnlyList<long>? HvtHypercallCounts => _hypercalls?.Counts;
 
-    /// <summary>
-    /// Boots an hvt image the caller has already read and parsed (the solo5-hvt front end), skipping Run's second
-    /// read and kind detection: start-up is most of a tiny unikernel's run.
-    /// </summary>
-    public VmExit RunSolo5Hvt(ElfImage elf, byte[] file, Stream consoleOut) => RunHvt(elf, file, consoleOut);
-
-    private VmExit RunHvt(ElfImage elf, byte[] file, Stream consoleOut)
+    public override IEnumerable<string> StatsLines()
     {
-        _hvt = true;
-        var config = _config;
+        if (_hypercalls?.Counts is not { } calls) yield break;
+        var named = Enum.GetValues<HvtHypercall>().Select(h => $"{h.ToString().ToLowerInvariant()} {calls[(int)h]}");
+        yield return $"hvt hypercalls: {string.Join(", ", named)}";
+    }
+
+    // solo5-hvt ends every abnormal exit (triple fault, KVM error, ...) with errx(1): so does an hvt run.
+    private protected override VmExit MapVcpuExit(VmExit exit) => exit.Message is not null ? exit with { Code = ExitCodes.GuestFault } : exit;
+
+    private protected override void Build(Stream consoleOut, Stream? consoleIn)
+    {
+        var config = Config;
         if (config.Cpus != 1) throw new ConfigException($"--cpus {config.Cpus}: a Solo5 hvt unikernel runs on one vCPU");
         if (HvtLayout.CheckRamSize(config.MemoryBytes) is { } ramProblem) throw new ConfigException($"--memory {ByteSize.Format(config.MemoryBytes)}: {ramProblem}");
         if (config.Cmdline.Length > 0) throw new ConfigException("--cmdline: a Solo5 hvt unikernel takes its arguments after --");
-        if (config.Disks.Count > 0 || config.Nvme.Count > 0)
-            throw new ConfigException($"{(config.Disks.Count > 0 ? "--disk" : "--nvme")}: a Solo5 hvt unikernel has no PCI; attach block devices by manifest name with --block-device NAME=PATH");
+        if (config.Devices.Count > 0)
+            throw new ConfigException($"{config.Devices[0].Kind.LongOption}: a Solo5 hvt unikernel has no PCI; attach block devices by manifest name with --block-device NAME=PATH");
         if (config.InitrdPath is not null) throw new ConfigException("--initrd: a Solo5 hvt unikernel takes no initial ramdisk");
-        var image = HvtImage.Validate(elf, file, config.MemoryBytes);
+        var image = HvtImage.Validate(_elf, _file, config.MemoryBytes);
         string cmdline = HvtLoader.JoinArguments(config.GuestArgs);
-        var (blocks, nets) = AttachHvtDevices(image.Manifest, config);
-        try
-        {
-            return RunHvtAttached(image, file, cmdline, blocks, nets, consoleOut);
-        }
-        finally
-        {
-            foreach (var b in blocks.Values) b.Dispose();
-            foreach (var n in nets.Values) n.Dispose();
-        }
+        (_blocks, _nets) = AttachHvtDevices(image.Manifest, config);
+        _consoleOut = consoleOut;
+        BuildAttached(image, _file, cmdline, _blocks, _nets, consoleOut);
     }
 
-    private VmExit RunHvtAttached(HvtImage image, byte[] file, string cmdline,
+    private void BuildAttached(HvtImage image, byte[] file, string cmdline,
         Dictionary<int, IHvtBlockBackend> blocks, Dictionary<int, IHvtNetBackend> nets, Stream consoleOut)
     {
-        ulong ram = _config.MemoryBytes;
-        _kvm = KvmHost.Open();
-        _vm = _kvm.CreateVm();
-        _vm.SetSystemPages();
-        _memory = GuestMemory.Allocate(HvtLayout.RamRanges(ram), _config.HugePages);
+        ulong ram = Config.MemoryBytes;
+        var kvm = Kvm = KvmHost.Open();
+        var vm = Vm = kvm.CreateVm();
+        vm.SetSystemPages();
+        var memory = Memory = GuestMemory.Allocate(HvtLayout.RamRanges(ram), Config.HugePages);
         // Without read-only slots the guest's text stays writable: that only loses a protection, never a guest's work.
-        var readOnly = _kvm.CheckExtension(Interop.KvmCap.ReadonlyMem) > 0 ? image.ReadOnlyRanges : [];
-        _memory.MapInto(_vm.MapMemory, readOnly);
+        var readOnly = kvm.CheckExtension(Interop.KvmCap.ReadonlyMem) > 0 ? image.ReadOnlyRanges : [];
+        memory.MapInto(vm.MapMemory, readOnly);
 
-        var vcpu = _vm.CreateVcpu(0);
-        vcpu.SetCpuid(CpuidPolicy.Apply(_kvm.GetSupportedCpuid(), 0, 1));
+        var vcpu = vm.CreateVcpu(0);
+        KvmVcpus.Add(vcpu);
+        vcpu.SetCpuid(CpuidPolicy.Apply(kvm.GetSupportedCpuid(), 0, 1));
         int tscKhz = vcpu.GetTscKhz();
         if (tscKhz <= 0) throw new KvmException("KVM_GET_TSC_KHZ (an hvt guest needs its TSC frequency)", -tscKhz);
-        _vcpus.Add(vcpu);
 
         var info = new Dictionary<int, Solo5DeviceInfo>();
         foreach (var (handle, b) in blocks) info[handle] = Solo5DeviceInfo.Block(b.Capacity, b.BlockSize);
         foreach (var (handle, n) in nets) info[handle] = Solo5DeviceInfo.Net(n.Mac, n.Mtu);
-        var boot = HvtLoader.Load(image, file, _memory, ram, info, cmdline, (ulong)tscKhz * 1000);
+        var boot = HvtLoader.Load(image, file, memory, ram, info, cmdline, (ulong)tscKhz * 1000);
 
         Action<string> fault = message => Stop(new VmExit(ExitCodes.GuestFault, $"hvt: {message}"));
         HvtHypercalls? hypercalls = null;
@@ -101,19 +102,23 @@ public sealed partial class Machine
             if (status == 255 && HvtCoreDumpDirectory is { } dir) DumpCore(dir, vcpu, hypercalls!.HaltCookie);
             Stop(new VmExit(status, null));
         }
-        hypercalls = _hypercalls = new HvtHypercalls(_memory, readOnly, consoleOut, blocks, nets, Halt, fault);
+        hypercalls = _hypercalls = new HvtHypercalls(memory, readOnly, consoleOut, blocks, nets, Halt, fault);
         Ports.Register(0, 0x1_0000, hypercalls);
         Mmio.Register(0, ulong.MaxValue, new HvtMemoryFault(readOnly, fault));
         HvtLoader.Apply(vcpu, boot);
-
-        var loop = new VcpuLoop(vcpu, Ports, Mmio, this);
-        _loops.Add(loop);
-        Running?.Invoke();
-        new Thread(() => RunVcpu(loop)) { IsBackground = true, Name = "vcpu" }.Start();
-        var result = _exit.Task.GetAwaiter().GetResult();
-        consoleOut.Flush();
-        return result;
+        Vcpus.Add(vcpu);
     }
+
+    private protected override IEnumerable<string> ShutdownDevices()
+    {
+        foreach (var b in _blocks.Values) b.Dispose();
+        foreach (var n in _nets.Values) n.Dispose();
+        _blocks = [];
+        _nets = [];
+        return [];
+    }
+
+    private protected override void CloseConsole() => _consoleOut?.Flush();
 
     /// <summary>
     /// Matches the command line's devices to the manifest by name, as solo5-hvt does: a name the manifest does not
@@ -192,7 +197,7 @@ public sealed partial class Machine
             regs[(int)CoreRegister.Fs] = sr.Fs.Selector; regs[(int)CoreRegister.Gs] = sr.Gs.Selector;
             regs[(int)CoreRegister.FsBase] = sr.Fs.Base; regs[(int)CoreRegister.GsBase] = sr.Gs.Base;
             // struct x86_trap_regs { cr2, ec, rip, cs, rflags, rsp, ss }: the halt hypercall checked 512 bytes readable.
-            if (cookie != 0 && _memory!.TryGetSpan(cookie, 7 * 8, out var frame))
+            if (cookie != 0 && Memory!.TryGetSpan(cookie, 7 * 8, out var frame))
             {
                 regs[(int)CoreRegister.Rip] = BinaryPrimitives.ReadUInt64LittleEndian(frame[16..]);
                 regs[(int)CoreRegister.Cs] = BinaryPrimitives.ReadUInt64LittleEndian(frame[24..]);
@@ -202,7 +207,7 @@ public sealed partial class Machine
             }
             string path = Path.Combine(directory, HvtCoreFile.FileName(Environment.ProcessId));
             HvtNotice?.Invoke($"dumpcore: dumping guest core to: {path}");
-            var (_, dumped, pages) = HvtCoreFile.Write(directory, Environment.ProcessId, _memory!, regs);
+            var (_, dumped, pages) = HvtCoreFile.Write(directory, Environment.ProcessId, Memory!, regs);
             HvtNotice?.Invoke($"dumpcore: dumped {dumped} pages of total {pages} pages");
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or KvmException)
