@@ -7,18 +7,35 @@ using Bhyve.Aot.Vmm;
 namespace Bhyve.Aot.Cli;
 
 /// <summary>
-/// The API's view of a running machine. Pause/resume and the power button come with the machine lifecycle work
-/// (issue 13/17); until the machine offers them these calls say so (400), they never pretend.
+/// The API's view of a running machine: PATCH /vm parks and releases the vCPUs (Machine.Pause/Resume), SendCtrlAltDel
+/// presses the ACPI power button, and the metrics lines read the machine's counters.
 /// </summary>
 public sealed class MachineControl(Machine machine) : IVmControl
 {
-    public bool Paused => false;
+    /// <summary>How long every vCPU gets to leave KVM_RUN and park; the guest's CPL0 code runs in KVM's emulator here, slowly.</summary>
+    public static readonly TimeSpan PauseTimeout = TimeSpan.FromSeconds(5);
 
-    public string? Pause() => "pausing a running microVM is not built in bhyve-aot yet";
+    public bool Paused => machine.IsPaused;
 
-    public string? Resume() => "the microVM is not paused (pausing is not built in bhyve-aot yet)";
+    /// <summary>Parks every vCPU; pausing a paused machine is a no-op, as in Firecracker. A pause that does not complete is undone.</summary>
+    public string? Pause()
+    {
+        if (machine.IsPaused) return null;
+        if (machine.Pause(PauseTimeout)) return null;
+        machine.Resume();
+        return $"the vCPUs did not all stop within {PauseTimeout.TotalSeconds:0} s (or the microVM is shutting down); it keeps running";
+    }
 
-    public string? SendCtrlAltDel() => "SendCtrlAltDel needs the ACPI power button, which is not built in bhyve-aot yet";
+    /// <summary>Lets the vCPUs run again; resuming a running machine is a no-op.</summary>
+    public string? Resume()
+    {
+        machine.Resume();
+        return null;
+    }
+
+    /// <summary>Firecracker's SendCtrlAltDel asks the guest to shut down; here that is one press of the ACPI power button.</summary>
+    public string? SendCtrlAltDel() =>
+        machine.PressPowerButtonOnly() ? null : "this machine (a Solo5 hvt unikernel) has no ACPI power button";
 
     public void WriteMetrics(Utf8JsonWriter json)
     {

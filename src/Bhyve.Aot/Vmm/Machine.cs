@@ -103,6 +103,12 @@ public abstract class Machine
             TaskScheduler.Default);
     }
 
+    /// <summary>
+    /// Presses the ACPI power button once and nothing more (the API's SendCtrlAltDel): the guest decides what to do, and
+    /// no stop follows if it ignores it (<see cref="RequestShutdown"/> adds that). False when the machine has no button.
+    /// </summary>
+    public bool PressPowerButtonOnly() => PressPowerButton();
+
     /// <summary>Pauses every vCPU (out of KVM_RUN, parked); false when that did not happen within <paramref name="timeout"/> or the machine is stopping.</summary>
     public bool Pause(TimeSpan timeout) => Vcpus.Pause(timeout);
 

@@ -146,9 +146,7 @@ public class FirecrackerApiTests
         await AssertFault(vm, "PUT", "/boot-source", $"{{\"kernel_image_path\": \"{Hello}\"}}", "not supported after starting the microVM");
         await AssertFault(vm, "PUT", "/machine-config", "{\"vcpu_count\": 2, \"mem_size_mib\": 64}", "not supported after starting the microVM");
         await AssertFault(vm, "PUT", "/actions", "{\"action_type\": \"InstanceStart\"}", "already running");
-        // Pausing and the power button come with the machine lifecycle: until then a clear 400, not a fake 204.
-        await AssertFault(vm, "PATCH", "/vm", "{\"state\": \"Paused\"}", "not built");
-        await AssertFault(vm, "PUT", "/actions", "{\"action_type\": \"SendCtrlAltDel\"}", "not built");
+        await AssertFault(vm, "PATCH", "/vm", "{\"state\": \"Frozen\"}", "expected Paused or Resumed");
         (status, body) = await vm.SendAsync("GET", "/vm/config");
         Assert.Equal(200, status);
         Assert.Equal("hold=1 exit=4", JsonDocument.Parse(body).RootElement.GetProperty("boot-source").GetProperty("boot_args").GetString());
@@ -170,6 +168,52 @@ public class FirecrackerApiTests
         Assert.True(after.RootElement.GetProperty("vcpu").GetProperty("exit_io").GetInt64() > 0);
         Assert.True(after.RootElement.GetProperty("uart").GetProperty("written_bytes").GetInt64() > 0);
         Assert.True(after.RootElement.GetProperty("api_server").GetProperty("requests").GetInt64() > before.RootElement.GetProperty("api_server").GetProperty("requests").GetInt64());
+    }
+
+    [Fact]
+    public async Task Patch_vm_paused_stops_the_guest_and_resumed_lets_it_go_on()
+    {
+        await using var vm = await ApiVm.StartAsync(Repo.Binary, "run", "--kernel", Hello, "--cmdline", "hold=1 exit=4", "--api-sock", "{sock}");
+        await vm.FirstStdoutLine.WaitAsync(TimeSpan.FromSeconds(20));
+        Assert.Equal(204, (await vm.SendAsync("PATCH", "/vm", "{\"state\": \"Paused\"}")).Status);
+        Assert.Equal("Paused", JsonDocument.Parse((await vm.SendAsync("GET", "/")).Body).RootElement.GetProperty("state").GetString());
+        // As Firecracker: pausing a paused microVM succeeds.
+        Assert.Equal(204, (await vm.SendAsync("PATCH", "/vm", "{\"state\": \"Paused\"}")).Status);
+
+        // The byte that releases hello.elf arrives while its vCPU is parked: nothing is printed and it does not exit.
+        vm.Type("q");
+        await Task.Delay(TimeSpan.FromSeconds(1.5));
+        Assert.False(vm.HasExited, $"the guest ran while paused:\n{vm.Stdout}\n{vm.Stderr}");
+        Assert.DoesNotContain("exit: 4", vm.Stdout);
+        Assert.Equal("Paused", JsonDocument.Parse((await vm.SendAsync("GET", "/")).Body).RootElement.GetProperty("state").GetString());
+
+        Assert.Equal(204, (await vm.SendAsync("PATCH", "/vm", "{\"state\": \"Resumed\"}")).Status);
+        var r = await vm.WaitForExitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(9, r.ExitCode);
+        Assert.EndsWith("holding: send a byte on the console to go on\nexit: 4\n", r.Stdout);
+    }
+
+    [Fact]
+    public async Task SendCtrlAltDel_presses_the_power_button_and_the_guest_powers_off()
+    {
+        await using var vm = await ApiVm.StartAsync(Repo.Binary, "run", "--kernel", Repo.Guest("powerbutton.elf"), "--api-sock", "{sock}");
+        await vm.FirstStdoutLine.WaitAsync(TimeSpan.FromSeconds(20));
+        Assert.Equal(204, (await vm.SendAsync("PUT", "/actions", "{\"action_type\": \"SendCtrlAltDel\"}")).Status);
+        var r = await vm.WaitForExitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(Bhyve.Aot.Vmm.ExitCodes.PoweredOff, r.ExitCode);
+        Assert.Contains("powerbutton guest: power button pressed, powering off", r.Stdout);
+    }
+
+    [Fact]
+    public async Task SendCtrlAltDel_only_asks_a_guest_that_ignores_the_button_keeps_running()
+    {
+        await using var vm = await ApiVm.StartAsync(Repo.Binary, "run", "--kernel", Repo.Guest("powerbutton.elf"), "--cmdline", "ignore", "--shutdown-timeout", "1", "--api-sock", "{sock}");
+        await vm.FirstStdoutLine.WaitAsync(TimeSpan.FromSeconds(20));
+        Assert.Equal(204, (await vm.SendAsync("PUT", "/actions", "{\"action_type\": \"SendCtrlAltDel\"}")).Status);
+        // Firecracker's SendCtrlAltDel is a request: no stop follows, unlike SIGTERM's press, which stops after --shutdown-timeout (1 s here).
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        Assert.False(vm.HasExited, vm.Stderr);
+        Assert.Equal("Running", JsonDocument.Parse((await vm.SendAsync("GET", "/")).Body).RootElement.GetProperty("state").GetString());
     }
 
     [Fact]
