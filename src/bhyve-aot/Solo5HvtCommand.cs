@@ -130,8 +130,8 @@ public static class Solo5HvtCommand
         catch (BootImageException e) { return Fail($"{kernel}: {e.Message}"); }
         catch (BlockFileException e) { return Fail(e.Message); }
         catch (KvmException e) { return Fail($"KVM: {e.Message}"); }
-        // Anything else is our bug: one line and bhyve-aot's internal-failure status, never a stack trace.
-        catch (Exception e) { Warn($"internal error: {e.GetType().Name}: {e.Message}"); return ExitCodes.VmmFailure; }
+        // Anything else (a host shortage, our bug) is worded in one place, one line, never a stack trace or .NET name.
+        catch (Exception e) { return Report.Exception(e); }
         if (exit.Message is { } message) Warn(message.StartsWith("hvt: ", StringComparison.Ordinal) ? message[5..] : message);
         return exit.Code;
     }

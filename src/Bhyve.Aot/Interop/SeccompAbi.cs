@@ -52,8 +52,8 @@ internal struct SockFilter(ushort code, byte jt, byte jf, uint k)
 internal struct SockFprog
 {
     public ushort Len;
-    /// <summary>The address of the first instruction (a pinned SockFilter[]).</summary>
-    public nint Filter;
+    // SAFETY: points at a pinned SockFilter array of Len entries for the duration of the seccomp call only
+    public unsafe SockFilter* Filter;
 }
 
 internal static partial class Libc
@@ -62,7 +62,7 @@ internal static partial class Libc
     public static partial int Prctl(int option, nuint arg2, nuint arg3, nuint arg4, nuint arg5);
 
     /// <summary>sigaction(2) through libc, which supplies the sa_restorer trampoline.</summary>
-    // SAFETY: a binding only; callers pass a struct sigaction of glibc's layout (152 bytes) or null.
+    // SAFETY: a binding only; callers pass a struct sigaction of glibc's layout on their stack (oldact may be null)
     [LibraryImport("libc", EntryPoint = "sigaction", SetLastError = true)]
     public static unsafe partial int Sigaction(int signum, void* act, void* oldact);
 }

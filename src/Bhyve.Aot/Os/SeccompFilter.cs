@@ -66,7 +66,7 @@ public static class SeccompFilter
     }
 
     /// <summary>Installs a program on the calling thread: no_new_privs (required without CAP_SYS_ADMIN), then the filter.</summary>
-    // SAFETY: the program is pinned while the kernel copies it; prog lives on this stack frame for the call.
+    // SAFETY: the program array is pinned (fixed) and sock_fprog lives on our stack for the whole seccomp call
     internal static unsafe void Install(SeccompThreadKind kind, SockFilter[] program)
     {
         InstallHandlerOnce();
@@ -74,7 +74,7 @@ public static class SeccompFilter
             throw new SeccompException($"prctl(PR_SET_NO_NEW_PRIVS) failed: {Libc.Describe(Libc.LastErrno)}");
         fixed (SockFilter* f = program)
         {
-            var prog = new SockFprog { Len = (ushort)program.Length, Filter = (nint)f };
+            var prog = new SockFprog { Len = (ushort)program.Length, Filter = f };
             if (Libc.Syscall(SeccompAbi.SysSeccomp, SeccompAbi.SetModeFilter, 0, (long)&prog, 0, 0, 0) < 0)
                 throw new SeccompException($"seccomp(SET_MODE_FILTER) for a {kind} thread failed: {Libc.Describe(Libc.LastErrno)}");
         }
@@ -82,7 +82,7 @@ public static class SeccompFilter
     }
 
     /// <summary>SIGSYS → OnViolation, process-wide, once. glibc's sigaction supplies the restorer.</summary>
-    // SAFETY: act is a zeroed 152-byte stack buffer, glibc's struct sigaction; every write below is inside it.
+    // SAFETY: the 152-byte struct sigaction is on our stack, cleared, and written only at glibc's x86-64 offsets
     private static unsafe void InstallHandlerOnce()
     {
         if (Interlocked.Exchange(ref s_handlerInstalled, 1) != 0) return;
@@ -100,7 +100,7 @@ public static class SeccompFilter
     /// every filter allows (prctl PR_GET_NAME, write, exit_group).
     /// SAFETY: info is the kernel's siginfo_t for this SIGSYS; si_syscall lies at offset 24 (asm-generic/siginfo.h).
     /// </summary>
-    // SAFETY: info is the kernel's siginfo_t (si_syscall at offset 24); name and line are stack buffers written within bounds.
+    // SAFETY: info is the kernel's siginfo_t for this SIGSYS (si_syscall at offset 24); every buffer is on our stack and bounded
     [UnmanagedCallersOnly]
     private static unsafe void OnViolation(int signal, void* info, void* context)
     {

@@ -116,7 +116,8 @@ public static class SeccompPolicy
         SeccompRule.OneOf(16, "ioctl", Vcpu, 1, KvmRun, KvmIrqLine, KvmSetGsiRouting, KvmIrqfd, KvmIoeventfd, KvmSignalMsi,
                           KvmGetRegs, KvmSetRegs, KvmGetSregs, KvmSetSregs, Tcgets, Tiocgwinsz),
         SeccompRule.OneOf(16, "ioctl", DeviceWorker, 1, KvmIrqLine, KvmSetGsiRouting, KvmIrqfd, KvmIoeventfd, KvmSignalMsi),
-        SeccompRule.OneOf(16, "ioctl", Main, 1, Tcgets, Tcsets, Tcsetsw, Tcsetsf, Tiocgwinsz),
+        // Teardown on the main thread unbinds the devices' doorbells and interrupts (ioeventfd/irqfd deassign).
+        SeccompRule.OneOf(16, "ioctl", Main, 1, Tcgets, Tcsets, Tcsetsw, Tcsetsf, Tiocgwinsz, KvmIrqfd, KvmIoeventfd, KvmSetGsiRouting),
 
         // ---- the API thread: its Unix socket ----
         SeccompRule.OneOf(41, "socket", Api, 0, AfUnix),

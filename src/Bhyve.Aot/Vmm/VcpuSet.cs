@@ -204,7 +204,9 @@ internal sealed class VcpuSet : IVmLifecycle
         }
         catch (Exception ex)
         {
-            Stop(new VmExit(ExitCodes.VmmFailure, $"vCPU thread failed: {ex.GetType().Name}: {ex.Message}"));
+            // A failed host call words itself; anything else is our bug, and its .NET name and text are not for users.
+            string why = ex is ErrnoException ? ex.Message : "an unexpected failure inside bhyve-aot (a bug: please report it with the command line)";
+            Stop(new VmExit(ExitCodes.VmmFailure, $"vCPU thread failed: {why}"));
         }
         finally
         {

@@ -112,6 +112,6 @@ public sealed partial class ShutdownSignalTests : IDisposable
     {
         var r = await ProcessRunner.RunAsync(Repo.Binary, ["run", "--kernel", Repo.Guest("powerbutton.elf"), "--shutdown-timeout", value]);
         Assert.Equal(2, r.ExitCode);
-        Assert.Equal($"bhyve-aot: --shutdown-timeout: '{value}' is not a whole number of seconds (0..3600)\n", r.Stderr);
+        Assert.Equal($"bhyve-aot: run: --shutdown-timeout: '{value}' is not a whole number of seconds (0..3600)\n", r.Stderr);
     }
 }
