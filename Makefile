@@ -25,8 +25,8 @@ deps:
 # iasl (acpica-tools) checks our ACPI tables; lz4 unpacks the Debian kernel's payload; ping (iputils-ping) drives
 # the Solo5 network conformance tests.
 deps-test: deps
-	@command -v qemu-system-x86_64 >/dev/null && command -v fio >/dev/null && command -v iasl >/dev/null && command -v lz4 >/dev/null && command -v ping >/dev/null || \
-	  { $(APT_GET) update >/dev/null && $(APT_GET) install --no-install-recommends qemu-system-x86 fio acpica-tools lz4 iputils-ping >/dev/null; }
+	@command -v qemu-system-x86_64 >/dev/null && command -v fio >/dev/null && command -v iasl >/dev/null && command -v lz4 >/dev/null && command -v ping >/dev/null && command -v curl >/dev/null || \
+	  { $(APT_GET) update >/dev/null && $(APT_GET) install --no-install-recommends qemu-system-x86 fio acpica-tools lz4 iputils-ping curl >/dev/null; }
 
 # Debian's cloud kernel (bzImage, the vmlinux inside it, virtio modules) and a static busybox, in out/linux.
 LINUX      := $(OUT)/linux

@@ -22,6 +22,8 @@ public static class Program
     {
         // solo5-hvt's command line, as a drop-in (`bhyve-aot solo5-hvt ...` or argv[0] solo5-hvt): its own reader.
         if (Solo5HvtCommand.ArgumentsOf(Environment.GetCommandLineArgs().FirstOrDefault(), args) is { } solo5) return Solo5HvtCommand.Run(solo5);
+        // Called `firecracker` (a symlink), or with one of Firecracker's flags first: Firecracker's command line.
+        if (FirecrackerCommand.Matches(Environment.GetCommandLineArgs().FirstOrDefault() ?? "", args)) return FirecrackerCommand.Execute(args);
         if (args.Length == 0) return ShortUsage();
         // bhyve's own form has no subcommand and single-letter options; System.CommandLine does not read it.
         if (BhyveForm.Matches(args)) return BhyveForm.Dispatch(args, RunCommand.Run);

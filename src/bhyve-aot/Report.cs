@@ -48,24 +48,36 @@ public static class Report
     /// <summary>Any exception, as the status and line the user gets; <paramref name="vm"/> is the "NAME: " prefix, if any.</summary>
     public static int Exception(Exception e, string vm = "")
     {
-        switch (e)
-        {
-            case ConfigException or InputFileException: return Fail(ExitCodes.Usage, vm + e.Message);
-            case BlockFileException: return Fail(ExitCodes.Usage, vm + e.Message);
-            // A shortage (ENOMEM, EMFILE, ...) is the host's state, not a missing KVM, whichever call ran into it.
-            case ErrnoException { ExhaustedResource: { } resource }: return Fail(ExitCodes.HostResource, $"{vm}host out of {resource}: {e.Message}");
-            case SeccompException: return Fail(ExitCodes.VmmFailure, vm + e.Message);
-            case KvmException: return Fail(ExitCodes.HostUnsupported, $"{vm}{e.Message} (run `bhyve-aot check`)");
-            case ErrnoException: return Fail(ExitCodes.VmmFailure, $"{vm}a host call failed: {e.Message}");
-            case OutOfMemoryException or InsufficientExecutionStackException:
-                return Fail(ExitCodes.VmmFailure, $"{vm}out of memory in the VMM process");
-            case IOException or UnauthorizedAccessException when !StandardOutput.IsOpen():
-                return Fail(ExitCodes.OutputFailed, "standard output is closed or cannot be written");
-        }
-        if (Debug)
+        var (code, line, bug) = Classify(e, vm);
+        if (bug && Debug)
         {
             try { Console.Error.WriteLine(e.ToString()); } catch (IOException) { }
         }
-        return Fail(ExitCodes.VmmFailure, $"{vm}unexpected failure inside bhyve-aot (a bug: please report it with the command line; BHYVE_AOT_DEBUG=1 shows details)");
+        return Fail(code, line);
     }
+
+    /// <summary>
+    /// The status and line for an exception, without printing them: <see cref="Exception"/> prints them; the
+    /// Firecracker API answers a failed InstanceStart with the same line as its fault.
+    /// </summary>
+    public static (int Code, string Line) Describe(Exception e, string vm = "")
+    {
+        var (code, line, _) = Classify(e, vm);
+        return (code, line);
+    }
+
+    /// <summary>Status and line; <c>Bug</c> when the exception is none we expect (only then is BHYVE_AOT_DEBUG's stack trace useful).</summary>
+    private static (int Code, string Line, bool Bug) Classify(Exception e, string vm) => e switch
+    {
+        ConfigException or InputFileException => (ExitCodes.Usage, vm + e.Message, false),
+        BlockFileException => (ExitCodes.Usage, vm + e.Message, false),
+        // A shortage (ENOMEM, EMFILE, ...) is the host's state, not a missing KVM, whichever call ran into it.
+        ErrnoException { ExhaustedResource: { } resource } => (ExitCodes.HostResource, $"{vm}host out of {resource}: {e.Message}", false),
+        SeccompException => (ExitCodes.VmmFailure, vm + e.Message, false),
+        KvmException => (ExitCodes.HostUnsupported, $"{vm}{e.Message} (run `bhyve-aot check`)", false),
+        ErrnoException => (ExitCodes.VmmFailure, $"{vm}a host call failed: {e.Message}", false),
+        OutOfMemoryException or InsufficientExecutionStackException => (ExitCodes.VmmFailure, $"{vm}out of memory in the VMM process", false),
+        IOException or UnauthorizedAccessException when !StandardOutput.IsOpen() => (ExitCodes.OutputFailed, "standard output is closed or cannot be written", false),
+        _ => (ExitCodes.VmmFailure, $"{vm}unexpected failure inside bhyve-aot (a bug: please report it with the command line; BHYVE_AOT_DEBUG=1 shows details)", true),
+    };
 }

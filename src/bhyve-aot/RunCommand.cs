@@ -11,10 +11,11 @@ namespace Bhyve.Aot.Cli;
 /// <summary>`bhyve-aot run`: boots a kernel (given by options or by a machine file) and exits with the guest's status.</summary>
 public static class RunCommand
 {
-    public static Command Create() => Create(Run);
+    public static Command Create() => Create(Run, FirecrackerCommand.RunWithApi);
 
     /// <summary>The same options with another action: `config print run ...` prints the machine instead of booting it.</summary>
-    public static Command Create(Func<VmConfig, RunSwitches, int> action)
+    /// <param name="withApi">runs the machine with the Firecracker API on a socket (--api-sock); null where the option means nothing</param>
+    public static Command Create(Func<VmConfig, RunSwitches, int> action, Func<VmConfig, RunSwitches, string, int>? withApi = null)
     {
         var configFile = new Option<string?>("--config") { Description = "JSON machine file giving the whole machine (see the README's MACHINE FILE section)" };
         var kernel = new Option<string?>("--kernel", "-k") { Description = "kernel or unikernel to boot: a PVH ELF or a Solo5 hvt unikernel (required unless --config)" };
@@ -55,6 +56,7 @@ public static class RunCommand
             AllowMultipleArgumentsPerToken = false,
         };
         var stats = new Option<bool>("--stats") { Description = "print VM exit and device counts on stderr when the VM ends, however it ends" };
+        var apiSock = new Option<string?>("--api-sock") { Description = "serve Firecracker's REST API on this Unix socket while the machine runs (README: FIRECRACKER API)" };
         var shutdownTimeout = new Option<int>("--shutdown-timeout")
         {
             Description = "seconds a guest gets to power off after SIGTERM/SIGINT press its ACPI power button, before it is stopped (0: at once)",
@@ -80,7 +82,7 @@ public static class RunCommand
             configFile, kernel, memory, cpus, cmdline, name,
         };
         foreach (var (_, option) in deviceOptions) command.Options.Add(option);
-        foreach (var option in new Option[] { initrd, blockDevices, netDevices, hugePages, cpuidHide, stats, overcommit, shutdownTimeout, seccomp }) command.Options.Add(option);
+        foreach (var option in new Option[] { initrd, blockDevices, netDevices, hugePages, cpuidHide, stats, overcommit, shutdownTimeout, seccomp, apiSock }) command.Options.Add(option);
         command.Arguments.Add(guestArgs);
         HelpEpilogue.Set(command,
             "The machine comes from the options or, with --config, from a JSON machine file (README: MACHINE FILE); the bhyve\n"
@@ -130,7 +132,9 @@ public static class RunCommand
             }
             catch (ConfigException e) { return Report.Fail(ExitCodes.Usage, e.Message); }
             SeccompEnabled = result.GetValue(seccomp) != "off";
-            return action(config, new RunSwitches(result.GetValue(stats), result.GetValue(overcommit), TimeSpan.FromSeconds(result.GetValue(shutdownTimeout))));
+            var switches = new RunSwitches(result.GetValue(stats), result.GetValue(overcommit), TimeSpan.FromSeconds(result.GetValue(shutdownTimeout)));
+            if (result.GetValue(apiSock) is { } socket && withApi is not null) return withApi(config, switches, socket);
+            return action(config, switches);
         });
         return command;
     }
@@ -159,28 +163,45 @@ public static class RunCommand
         Machine? machine = null;
         VmExit exit;
         string vm = config.MessagePrefix;
-        if (!switches.Overcommit && HostRam.TotalBytes() is { } hostRam && config.MemoryBytes > hostRam)
-            return Report.Fail(ExitCodes.Usage,
-                $"{vm}guest memory {ByteSize.Format(config.MemoryBytes)} is more than this host's {hostRam >> 20} MiB of RAM (--overcommit runs it anyway)");
+        if (HostRamProblem(config, switches) is { } tooBig) return Report.Fail(ExitCodes.Usage, vm + tooBig);
         if (config.Name is { } title) ProcessTitle.TrySet(title);
         try
         {
             SeccompFilter.Configure(SeccompEnabled, ExitCodes.VmmFailure);
             machine = Machine.Create(config);
-            exit = machine.Run(Console.OpenStandardOutput(), Console.OpenStandardInput(),
-                new MachineRunOptions { HandleSignals = true, ShutdownTimeout = switches.ShutdownTimeout ?? MachineRunOptions.DefaultShutdownTimeout });
+            exit = machine.Run(Console.OpenStandardOutput(), Console.OpenStandardInput(), RunOptions(switches));
         }
         catch (BootImageException e) { return Report.Fail(ExitCodes.Usage, $"{vm}{InputFile.Escape(config.KernelPath)}: {e.Message}"); }
         // Everything else, ours or not, is worded in one place (Report: host shortages, KVM, our bugs).
         catch (Exception e) { return Report.Exception(e, vm); }
         if (exit.Message is not null) Console.Error.WriteLine($"bhyve-aot: {vm}{exit.Message}");
-        if (switches.Stats)
-        {
-            var c = machine.Exits;
-            Console.Error.WriteLine($"bhyve-aot: {vm}exits to user space: {c.Total} (port I/O {c.Io}, MMIO {c.Mmio}, interrupted {c.Interrupted}, other {c.Other})");
-            foreach (var line in machine.StatsLines()) Console.Error.WriteLine($"bhyve-aot: {vm}{line}");
-            Console.Error.WriteLine($"bhyve-aot: {vm}gc: {GC.CollectionCount(0)} gen0, {GC.CollectionCount(1)} gen1, {GC.CollectionCount(2)} gen2 collections, {GC.GetTotalAllocatedBytes()} bytes allocated");
-        }
+        if (switches.Stats) PrintStats(config, machine);
         return exit.Code;
+    }
+
+    /// <summary>The line refusing more guest RAM than the host has, unless --overcommit; null when it fits.</summary>
+    public static string? HostRamProblem(VmConfig config, RunSwitches switches) =>
+        !switches.Overcommit && HostRam.TotalBytes() is { } hostRam && config.MemoryBytes > hostRam
+            ? $"guest memory {ByteSize.Format(config.MemoryBytes)} is more than this host's {hostRam >> 20} MiB of RAM (--overcommit runs it anyway)"
+            : null;
+
+    /// <summary>How `run` runs a machine: signals press the power button, within --shutdown-timeout.</summary>
+    public static MachineRunOptions RunOptions(RunSwitches switches) =>
+        new() { HandleSignals = true, ShutdownTimeout = switches.ShutdownTimeout ?? MachineRunOptions.DefaultShutdownTimeout };
+
+    /// <summary>The status and one line for a run that failed before or while booting (the API answers InstanceStart with the line).</summary>
+    public static (int Code, string Line) Failure(VmConfig config, Exception e) => e is BootImageException
+        ? (ExitCodes.Usage, $"{config.MessagePrefix}{InputFile.Escape(config.KernelPath)}: {e.Message}")
+        // Everything else, ours or not, is worded in one place (Report: host shortages, KVM, our bugs).
+        : Report.Describe(e, config.MessagePrefix);
+
+    /// <summary>--stats: exit counts, a line per device kind and the console, and the GC's counts.</summary>
+    public static void PrintStats(VmConfig config, Machine machine)
+    {
+        string vm = config.MessagePrefix;
+        var c = machine.Exits;
+        Console.Error.WriteLine($"bhyve-aot: {vm}exits to user space: {c.Total} (port I/O {c.Io}, MMIO {c.Mmio}, interrupted {c.Interrupted}, other {c.Other})");
+        foreach (var line in machine.StatsLines()) Console.Error.WriteLine($"bhyve-aot: {vm}{line}");
+        Console.Error.WriteLine($"bhyve-aot: {vm}gc: {GC.CollectionCount(0)} gen0, {GC.CollectionCount(1)} gen1, {GC.CollectionCount(2)} gen2 collections, {GC.GetTotalAllocatedBytes()} bytes allocated");
     }
 }

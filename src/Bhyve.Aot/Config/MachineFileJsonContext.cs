@@ -16,6 +16,12 @@ namespace Bhyve.Aot.Config;
     AllowTrailingCommas = true,
     AllowDuplicateProperties = false)]
 [JsonSerializable(typeof(MachineFile))]
+[JsonSerializable(typeof(BootSourceSection))]
+[JsonSerializable(typeof(MachineConfigSection))]
+[JsonSerializable(typeof(DriveEntry))]
+[JsonSerializable(typeof(NvmeEntry))]
+[JsonSerializable(typeof(LoggerSection))]
+[JsonSerializable(typeof(MetricsSection))]
 public sealed partial class MachineFileJsonContext : JsonSerializerContext
 {
     /// <summary>The same, writing paths and serials as they are: the output goes to a terminal or a file, never HTML.</summary>

@@ -50,6 +50,26 @@ public static class MachineFileReader
         catch (ConfigException e) { throw new ConfigException($"{shape.Locate(e.Message)}: {e.Message}"); }
     }
 
+    /// <summary>
+    /// One section on its own (an API request body: PUT /machine-config, /boot-source, /drives/ID, ...), with the same
+    /// rules as inside a file: unknown fields and wrong types are refused with the field named.
+    /// </summary>
+    public static T ParseSection<T>(string json, JsonTypeInfo<T> type, string section) where T : class
+    {
+        var syntax = new JsonDocumentOptions { AllowDuplicateProperties = false };
+        try
+        {
+            using var document = JsonDocument.Parse(json, syntax);
+            if (document.RootElement.ValueKind != JsonValueKind.Object) throw new ConfigException($"{section}: the body must be a JSON object");
+        }
+        catch (JsonException e) { throw new ConfigException($"{section}: not valid JSON{Where(e)} or a field is given twice{At(e.Path)}"); }
+        try
+        {
+            return JsonSerializer.Deserialize(json, type) ?? throw new ConfigException($"{section}: the body must be a JSON object");
+        }
+        catch (JsonException e) { throw new ConfigException($"{section}: {Explain(e.Path, MachineFileJsonContext.Default, type)}"); }
+    }
+
     /// <summary>Every host path in <paramref name="config"/> that is relative, made relative to <paramref name="directory"/>.</summary>
     public static VmConfig ResolveAgainst(VmConfig config, string directory)
     {
@@ -71,19 +91,22 @@ public static class MachineFileReader
         if (string.IsNullOrEmpty(boot.KernelImagePath)) throw new ConfigException("boot-source.kernel_image_path is missing");
         var m = file.MachineConfig ?? new MachineConfigSection();
         CheckFields(file, boot, m);
+        FirecrackerFields.Check(file);
+        // Firecracker attaches the root drive first (VirtioBlkForms) and appends root= to the command line.
+        FirecrackerFields.RootFirst(file.Drives ?? [], out var root);
         var config = new VmConfig
         {
             Name = file.Name,
             KernelPath = boot.KernelImagePath,
-            Cmdline = boot.BootArgs ?? "",
+            Cmdline = FirecrackerFields.WithRootDevice(boot.BootArgs ?? "", root),
             InitrdPath = boot.InitrdPath,
             Cpus = m.VcpuCount ?? 1,
             MemoryBytes = Memory(m),
             HugePages = m.HugePages switch
             {
                 null or "None" => false,
-                "2M" => true,
-                var other => throw new ConfigException($"machine-config.huge_pages \"{other}\": expected \"None\" or \"2M\""),
+                "2M" or "Transparent" => true,
+                var other => throw new ConfigException($"machine-config.huge_pages \"{other}\": expected \"None\", \"Transparent\" or \"2M\""),
             },
             CpuidHide = CpuidHide(m.CpuidHide),
             Devices = DeviceFormsRegistry.All.SelectMany(f => f.Read(file)).ToArray(),
@@ -168,12 +191,12 @@ public static class MachineFileReader
     /// Words a deserialization error from its JSON path alone: the exception's message is not used because a
     /// NativeAOT build with UseSystemResourceKeys replaces it with a resource key.
     /// </summary>
-    private static string Explain(string? path, MachineFileJsonContext context)
+    private static string Explain(string? path, MachineFileJsonContext context, JsonTypeInfo? section = null)
     {
         if (string.IsNullOrEmpty(path) || path == "$") return "the top level must be an object with boot-source, machine-config, drives, ...";
         string shown = path.StartsWith("$.", StringComparison.Ordinal) ? path[2..] : path.TrimStart('$');
         if (LastName(path) is not { } name) return $"{shown}: not valid here";
-        var property = KnownTypes(context).SelectMany(t => t.Properties).FirstOrDefault(p => p.Name == name);
+        var property = (section is null ? KnownTypes(context) : [section, .. KnownTypes(context)]).SelectMany(t => t.Properties).FirstOrDefault(p => p.Name == name);
         if (property is null) return $"{shown}: unknown field '{name}' (see the MACHINE FILE section of the README)";
         return $"{shown}: expected {Describe(property.PropertyType)}";
     }
@@ -181,6 +204,7 @@ public static class MachineFileReader
     private static IEnumerable<JsonTypeInfo> KnownTypes(MachineFileJsonContext c) =>
     [
         c.MachineFile, c.BootSourceSection, c.MachineConfigSection, c.DriveEntry, c.NvmeEntry, c.HvtSection, c.HvtBlockEntry, c.HvtNetEntry,
+        c.LoggerSection, c.MetricsSection,
     ];
 
     private static string Describe(Type type)
@@ -190,6 +214,8 @@ public static class MachineFileReader
         if (t == typeof(bool)) return "true or false";
         if (t == typeof(int) || t == typeof(ulong)) return "a whole number";
         if (t == typeof(List<string>)) return "a list of strings";
+        if (t == typeof(JsonElement)) return "null (this Firecracker device is not built yet)";
+        if (t == typeof(Dictionary<string, string>)) return "an object of strings";
         if (t.IsGenericType) return "a list of objects";
         return "an object";
     }

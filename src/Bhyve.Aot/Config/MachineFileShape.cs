@@ -101,7 +101,25 @@ public sealed class MachineFileShape
                     : $"expected a whole number, not {Describe(reader.TokenType)}");
             return;
         }
+        // Firecracker's sections for devices not built here: any JSON; FirecrackerFields refuses all but null and [] by name.
+        if (type == typeof(JsonElement))
+        {
+            reader.Skip();
+            return;
+        }
         var info = _context.GetTypeInfo(type) ?? throw Fail(at, path, "unexpected field type (a bug)");
+        if (info.Kind == JsonTypeInfoKind.Dictionary)
+        {
+            if (reader.TokenType != JsonTokenType.StartObject) throw Fail(at, path, $"expected an object of strings, not {Describe(reader.TokenType)}");
+            while (reader.Read() && reader.TokenType != JsonTokenType.EndObject)
+            {
+                string key = $"{path}.{reader.GetString()}";
+                _positions[key] = Position(reader.TokenStartIndex);
+                reader.Read();
+                if (reader.TokenType != JsonTokenType.String) throw Fail(reader.TokenStartIndex, key, $"expected a string, not {Describe(reader.TokenType)}");
+            }
+            return;
+        }
         if (info.Kind == JsonTypeInfoKind.Enumerable)
         {
             var element = info.ElementType!;

@@ -19,6 +19,8 @@ namespace Bhyve.Aot.Os;
 /// </summary>
 public static class SeccompPolicy
 {
+    // The namespace Bhyve.Aot.Api would hide the enum member imported by `using static`: the kind, by name, here.
+    private const SeccompThreadKind Api = SeccompThreadKind.Api;
     private const uint ProtExec = 4;
     private const uint PrSetName = 15, PrGetName = 16, PrSetNoNewPrivs = 38;
     private const uint SeccompSetModeFilter = 1;

@@ -25,6 +25,8 @@ public sealed record DiskConfig : IDeviceConfig
     public ulong CreateSize { get; init; }
     public bool Create { get; init; }
     public string Serial { get; init; } = "";
+    /// <summary>Take an OFD lock on the image (shared when read-only, exclusive otherwise); `lock=off` skips it.</summary>
+    public bool Lock { get; init; } = true;
     /// <summary>The PCI slot the guest finds this disk in (1..31); null: the next free slot.</summary>
     public int? PciSlot { get; init; }
 
@@ -35,7 +37,7 @@ public sealed record DiskConfig : IDeviceConfig
     public static DiskConfig Parse(string text)
     {
         string? path = null;
-        bool readOnly = false, direct = false, create = false;
+        bool readOnly = false, direct = false, create = false, lockImage = true;
         var discard = DiscardMode.Unmap;
         int queues = 1, queueSize = DefaultQueueSize;
         ulong size = 0;
@@ -63,9 +65,12 @@ public sealed record DiskConfig : IDeviceConfig
                 case "size": size = o.Size(512); break;
                 case "serial": serial = o.Serial(20); break;
                 case "slot": slot = o.Number(1, PciSlots.Last); break;
+                case "lock":
+                    lockImage = o.Text() switch { "on" => true, "off" => false, _ => throw o.Error("expected on or off") };
+                    break;
                 // A bare first word is the path, as in `--disk disk.img,readonly`.
                 case var _ when o.IsBareFirst: path = o.Part; break;
-                default: throw o.Unknown("path, readonly, discard, direct, queues, queue-size, size, create, serial, slot");
+                default: throw o.Unknown("path, readonly, discard, direct, queues, queue-size, size, create, serial, slot, lock");
             }
         }
         if (string.IsNullOrEmpty(path)) throw new ConfigException("--disk: no path (--disk path=disk.img)");
@@ -75,7 +80,7 @@ public sealed record DiskConfig : IDeviceConfig
         return new DiskConfig
         {
             Path = path, ReadOnly = readOnly, Discard = discard, Direct = direct, Queues = queues, QueueSize = queueSize,
-            Create = create, CreateSize = size, Serial = serial, PciSlot = slot,
+            Create = create, CreateSize = size, Serial = serial, PciSlot = slot, Lock = lockImage,
         };
     }
 

@@ -58,6 +58,12 @@ public abstract class Machine
         return kind == KernelKind.Solo5Hvt ? new HvtMachine(config, ElfImage.Parse(image), image) : new PcMachine(config, image, kind);
     }
 
+    /// <summary>Raised once everything is built and loaded, just before the vCPUs start (the API's InstanceStart answers then).</summary>
+    public event Action? Running;
+
+    /// <summary>The serial console (COM1) of a PC-style machine; null for an hvt machine or before Run.</summary>
+    public virtual SerialConsole? SerialConsole => null;
+
     /// <summary>Exits taken to user space by all vCPUs, summed.</summary>
     public ExitCounters Exits => Vcpus.Exits;
 
@@ -97,6 +103,12 @@ public abstract class Machine
             TaskScheduler.Default);
     }
 
+    /// <summary>
+    /// Presses the ACPI power button once and nothing more (the API's SendCtrlAltDel): the guest decides what to do, and
+    /// no stop follows if it ignores it (<see cref="RequestShutdown"/> adds that). False when the machine has no button.
+    /// </summary>
+    public bool PressPowerButtonOnly() => PressPowerButton();
+
     /// <summary>Pauses every vCPU (out of KVM_RUN, parked); false when that did not happen within <paramref name="timeout"/> or the machine is stopping.</summary>
     public bool Pause(TimeSpan timeout) => Vcpus.Pause(timeout);
 
@@ -113,6 +125,7 @@ public abstract class Machine
         {
             Build(consoleOut, consoleIn);
             using var signals = _options.HandleSignals ? ShutdownSignals.Install(this) : null;
+            Running?.Invoke();
             Vcpus.Start();
             started = true;
             // From here the main thread only waits, tears down and reports: its seccomp filter, then the guest runs.

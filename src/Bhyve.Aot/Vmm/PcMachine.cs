@@ -34,6 +34,8 @@ public sealed class PcMachine : Machine
     /// <summary>The devices built from the configuration, in <see cref="VmConfig.Devices"/> order.</summary>
     public IReadOnlyList<IMachineDevice> Devices => _devices;
 
+    public override SerialConsole? SerialConsole => _console;
+
     /// <summary>Power-button presses the guest was given.</summary>
     public long PowerButtonPresses => _ged?.Presses ?? 0;
 

@@ -64,10 +64,14 @@ public sealed class ThreeFormsTests : IDisposable
     [Fact]
     public void Config_print_prints_the_same_file_for_all_three()
     {
+        // The file's relative paths resolve against its directory: the command-line forms name the same files there.
         string file = Path.Combine(_dir, "vm.json");
         File.WriteAllText(file, FileForm);
-        var bhyve = CliCapture.Run(() => Program.Main(["config", "print", .. BhyveForm]));
-        var run = CliCapture.Run(() => Program.Main(["config", "print", .. RunForm]));
+        string[] Under(string[] form) => [.. form.Select(a => a
+            .Replace("disk.img", Path.Combine(_dir, "disk.img")).Replace("data.img", Path.Combine(_dir, "data.img"))
+            .Replace("initrd.img", Path.Combine(_dir, "initrd.img")).Replace("vmlinux", Path.Combine(_dir, "vmlinux")))];
+        var bhyve = CliCapture.Run(() => Program.Main(["config", "print", .. Under(BhyveForm)]));
+        var run = CliCapture.Run(() => Program.Main(["config", "print", .. Under(RunForm)]));
         var config = CliCapture.Run(() => Program.Main(["config", "print", "run", "--config", file]));
         var shortForm = CliCapture.Run(() => Program.Main(["config", "print", "--config", file]));
         foreach (var r in new[] { bhyve, run, config, shortForm }) Assert.True(r.Code == 0 && r.Stderr == "", r.ToString());
@@ -77,7 +81,7 @@ public sealed class ThreeFormsTests : IDisposable
         Assert.Equal(resolved, config.Stdout.TrimEnd('\n'));
         Assert.Equal(resolved, shortForm.Stdout.TrimEnd('\n'));
         // The print is itself a machine file for the same machine.
-        Assert.Equal(BhyveCommandLine.Parse(BhyveForm)!.Config, MachineFileReader.Parse(bhyve.Stdout, "printed"));
+        Assert.Equal(BhyveCommandLine.Parse(Under(BhyveForm))!.Config, MachineFileReader.Parse(bhyve.Stdout, "printed"));
     }
 
     [Fact]

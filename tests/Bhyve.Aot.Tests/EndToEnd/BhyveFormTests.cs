@@ -38,7 +38,7 @@ public sealed class BhyveFormTests : IDisposable
     [Fact]
     public async Task Hello_boots_from_the_example_machine_file()
     {
-        // The committed example names the guest relative to the repository root; point it at the guests under test.
+        // The committed example names the guest relative to the file (in examples/); point it at the guests under test.
         string json = File.ReadAllText(Path.Combine(Repo.Root, "examples", "hello.json")).Replace("../native/guest/build/hello.elf", Repo.Guest("hello.elf"));
         string file = Path.Combine(_dir, "hello.json");
         File.WriteAllText(file, json);
@@ -139,7 +139,7 @@ public sealed class BhyveFormTests : IDisposable
 
     /// <summary>The NativeAOT binary's JSON (source-generated, resource keys instead of messages) words errors the same.</summary>
     [Theory]
-    [InlineData("""{ "boot-source": { "kernel_image_path": "k" }, "drives": [ { "path_on_host": "a", "io_engine": "Async" } ] }""", ":1:83: drives[0].io_engine: unknown field (the fields of drives[0] are drive_id, path_on_host, is_read_only, is_root_device, discard, direct, queues, queue_size, serial, create_size, pci_slot)")]
+    [InlineData("""{ "boot-source": { "kernel_image_path": "k" }, "drives": [ { "path_on_host": "a", "io_mode": "Async" } ] }""", ":1:83: drives[0].io_mode: unknown field (the fields of drives[0] are drive_id, path_on_host, is_read_only, is_root_device, partuuid, cache_type, io_engine, rate_limiter, socket, discard, direct, queues, queue_size, serial, create_size, pci_slot, lock)")]
     [InlineData("""{ "boot-source": { "kernel_image_path": "k" }, "machine-config": { "vcpu_count": "two" } }""", ":1:82: machine-config.vcpu_count: expected a whole number, not a string")]
     [InlineData("{ \"boot-source\": ", ":1:18: the file ends inside the JSON (a missing } or ], or an unclosed string)")]
     public async Task Machine_file_errors_from_the_binary(string json, string message)

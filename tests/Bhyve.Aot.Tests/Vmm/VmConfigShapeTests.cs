@@ -24,7 +24,7 @@ public class VmConfigShapeTests
     {
         // Kind and Who come from IDeviceConfig: computed, not settings.
         string[] fromInterface = ["Kind", "Who"];
-        Assert.Equal(["Create", "CreateSize", "Direct", "Discard", "Path", "PciSlot", "QueueSize", "Queues", "ReadOnly", "Serial"],
+        Assert.Equal(["Create", "CreateSize", "Direct", "Discard", "Lock", "Path", "PciSlot", "QueueSize", "Queues", "ReadOnly", "Serial"],
             typeof(DiskConfig).GetProperties().Select(p => p.Name).Except(fromInterface).Order());
         Assert.Equal(["Create", "CreateSize", "Direct", "Dsm", "Path", "PciSlot", "QueueSize", "Queues", "RamBytes", "ReadOnly", "SectorSize", "Serial"],
             typeof(NvmeConfig).GetProperties().Select(p => p.Name).Except(fromInterface).Order());

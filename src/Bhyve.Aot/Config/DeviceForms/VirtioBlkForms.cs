@@ -55,14 +55,16 @@ public sealed class VirtioBlkForms : IDeviceForms
         return d with { Path = path, PciSlot = slot };
     }
 
-    public IEnumerable<IDeviceConfig> Read(MachineFile file) => (file.Drives ?? []).Select((d, i) => Drive(d, $"drives[{i}]")).ToArray();
+    /// <summary>The drives in file order, except that Firecracker's root drive (is_root_device) comes first, so it is /dev/vda.</summary>
+    public IEnumerable<IDeviceConfig> Read(MachineFile file) =>
+        FirecrackerFields.RootFirst(file.Drives ?? [], out _).Select(d => Drive(d.Entry, $"drives[{d.Index}]")).ToArray();
 
     public IEnumerable<string?> Ids(MachineFile file) => (file.Drives ?? []).Select(d => d.DriveId);
 
     private static DiskConfig Drive(DriveEntry d, string where)
     {
         if (string.IsNullOrEmpty(d.PathOnHost)) throw new ConfigException($"{where}.path_on_host is missing");
-        if (d.IsRootDevice == true) throw new ConfigException($"{where}.is_root_device: not supported; put root= in boot-source.boot_args");
+        FirecrackerFields.CheckDrive(d, where);
         ulong create = d.CreateSize is null ? 0 : MachineFileReader.Size(d.CreateSize, $"{where}.create_size");
         var disk = new DiskConfig
         {
@@ -81,6 +83,7 @@ public sealed class VirtioBlkForms : IDeviceForms
             Create = d.CreateSize is not null,
             CreateSize = create,
             PciSlot = d.PciSlot,
+            Lock = d.Lock ?? true,
         };
         disk = disk with { Queues = d.Queues ?? disk.Queues, QueueSize = d.QueueSize ?? disk.QueueSize };
         return MachineFileReader.Checked(disk.Validate, disk, where);
@@ -102,6 +105,7 @@ public sealed class VirtioBlkForms : IDeviceForms
                 Serial = d.Serial,
                 CreateSize = d.Create ? ByteSize.Format(d.CreateSize) : null,
                 PciSlot = e.Slot,
+                Lock = d.Lock ? null : false,
             };
         }).ToList();
 }

@@ -64,7 +64,9 @@ public sealed class NvmeKind : DeviceKind<NvmeConfig, NvmeKind.Controller>
         try
         {
             if (config.Path is null) return BlockFile.CreateInMemory("bhyve-aot-nvme", config.RamBytes);
-            return config.Create ? BlockFile.Create(config.Path, config.CreateSize, config.Direct) : BlockFile.Open(config.Path, config.ReadOnly, config.Direct);
+            var file = config.Create ? BlockFile.Create(config.Path, config.CreateSize, config.Direct) : BlockFile.Open(config.Path, config.ReadOnly, config.Direct);
+            // Another VM writing the same image would corrupt it: an OFD lock refuses the second opener.
+            return file.Lock();
         }
         catch (BlockFileException e) { throw new ConfigException($"--nvme {config.Describe()}: {e.Message}"); }
     }

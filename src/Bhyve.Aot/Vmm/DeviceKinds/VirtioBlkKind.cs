@@ -46,7 +46,9 @@ public sealed class VirtioBlkKind : DeviceKind<DiskConfig, VirtioBlkKind.Disk>
     {
         try
         {
-            return disk.Create ? BlockFile.Create(disk.Path, disk.CreateSize, disk.Direct) : BlockFile.Open(disk.Path, disk.ReadOnly, disk.Direct);
+            var file = disk.Create ? BlockFile.Create(disk.Path, disk.CreateSize, disk.Direct) : BlockFile.Open(disk.Path, disk.ReadOnly, disk.Direct);
+            // Shared for read-only, exclusive for writing; lock=off leaves the image unlocked.
+            return disk.Lock ? file.Lock() : file;
         }
         catch (BlockFileException e) { throw new ConfigException($"--disk {disk.Path}: {e.Message}"); }
     }

@@ -1,0 +1,45 @@
+using Bhyve.Aot.Storage;
+using Xunit;
+
+namespace Bhyve.Aot.Tests.Storage;
+
+/// <summary>OFD image locks: exclusive for writers, shared for readers, released on close. OFD locks belong to the open
+/// file, so two opens in one process conflict exactly as two VMs do.</summary>
+public class BlockFileLockTests : IDisposable
+{
+    private readonly string _path = Path.Combine(Path.GetTempPath(), $"bhyve-aot-lock-{Guid.NewGuid():N}.img");
+
+    public BlockFileLockTests() => File.WriteAllBytes(_path, new byte[4096]);
+
+    public void Dispose() => File.Delete(_path);
+
+    [Fact]
+    public void A_second_writer_is_refused_with_one_line_naming_the_image()
+    {
+        using var first = BlockFile.Open(_path).Lock();
+        var e = Assert.Throws<BlockFileException>(() => BlockFile.Open(_path).Lock());
+        Assert.StartsWith($"{_path}: the image is locked", e.Message);
+        Assert.Contains("lock=off", e.Message);
+        Assert.DoesNotContain("\n", e.Message);
+    }
+
+    [Fact]
+    public void Readers_share_and_a_writer_waits_for_them_all()
+    {
+        using (var a = BlockFile.Open(_path, readOnly: true).Lock())
+        using (var b = BlockFile.Open(_path, readOnly: true).Lock())
+        {
+            Assert.Throws<BlockFileException>(() => BlockFile.Open(_path).Lock());
+        }
+        using var writer = BlockFile.Open(_path).Lock();
+        Assert.Throws<BlockFileException>(() => BlockFile.Open(_path, readOnly: true).Lock());
+    }
+
+    [Fact]
+    public void Closing_releases_the_lock_and_an_unlocked_open_is_not_refused()
+    {
+        BlockFile.Open(_path).Lock().Dispose();
+        using var again = BlockFile.Open(_path).Lock();
+        using var unlocked = BlockFile.Open(_path); // lock=off: the user knows better
+    }
+}
