@@ -17,7 +17,9 @@ namespace Bhyve.Aot.Tests.EndToEnd;
 public sealed class CrashConsistencyTests(ITestOutputHelper log) : IDisposable
 {
     private const int Record = 4096, Batch = 4;
-    private const long DiskBytes = 16 << 20;
+    // Big enough that the guest never reaches "done" before the kill (at most 2.5 s after the first ack; a quiet
+    // host writes about 600 generations a second, and 128 MiB holds 8192).
+    private const long DiskBytes = 128 << 20;
     private readonly string _dir = Directory.CreateTempSubdirectory("bhyve-aot-crash-").FullName;
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
