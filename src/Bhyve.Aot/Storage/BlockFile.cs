@@ -17,6 +17,8 @@ public sealed class BlockFile : IDisposable, IBlockBackendControl
     public const uint SectorSize = 512;
 
     private int _fd;
+
+    private bool _locked;
     private int _flushError, _firstFlushError, _flushFailures;
 
     private BlockFile(int fd, string path, bool readOnly, bool direct)
@@ -106,7 +108,11 @@ public sealed class BlockFile : IDisposable, IBlockBackendControl
     public BlockFile Lock()
     {
         var request = new FileLockAbi.Flock { Type = ReadOnly ? FileLockAbi.F_RDLCK : FileLockAbi.F_WRLCK, Whence = FileLockAbi.SEEK_SET };
-        if (Libc.FcntlLock(_fd, FileLockAbi.F_OFD_SETLK, ref request) == 0) return this;
+        if (Libc.FcntlLock(_fd, FileLockAbi.F_OFD_SETLK, ref request) == 0)
+        {
+            _locked = true;
+            return this;
+        }
         int errno = Libc.LastErrno;
         var holder = new FileLockAbi.Flock { Type = request.Type, Whence = FileLockAbi.SEEK_SET };
         // An OFD lock has no owning process (l_pid -1); a classic POSIX lock names its pid.
@@ -296,7 +302,19 @@ public sealed class BlockFile : IDisposable, IBlockBackendControl
 
     public void Dispose()
     {
-        if (_fd >= 0) Libc.Close(_fd);
+        if (_fd >= 0)
+        {
+            // Unlock before closing: an io_uring ring with this file registered keeps the open file description (and
+            // so its OFD lock) alive until the kernel's deferred ring teardown, after our process may have exited;
+            // the next VM on the image (ours or QEMU) then found it locked.
+            if (_locked)
+            {
+                var unlock = new FileLockAbi.Flock { Type = FileLockAbi.F_UNLCK, Whence = FileLockAbi.SEEK_SET };
+                Libc.FcntlLock(_fd, FileLockAbi.F_OFD_SETLK, ref unlock);
+                _locked = false;
+            }
+            Libc.Close(_fd);
+        }
         _fd = -1;
     }
 }

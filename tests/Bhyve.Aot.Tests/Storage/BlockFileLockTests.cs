@@ -13,6 +13,31 @@ public class BlockFileLockTests : IDisposable
 
     public void Dispose() => File.Delete(_path);
 
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "dup")]
+    private static extern int Dup(int fd);
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "close")]
+    private static extern int Close(int fd);
+
+    /// <summary>
+    /// Another reference to the open file (here a dup; in a VM, the io_uring ring that registered the file and that
+    /// the kernel tears down after the process exits) keeps an OFD lock alive past close: Dispose unlocks first, so
+    /// the next VM on the image is not refused.
+    /// </summary>
+    [Fact]
+    public void Dispose_releases_the_lock_even_while_another_reference_to_the_open_file_remains()
+    {
+        var first = BlockFile.Open(_path).Lock();
+        int other = Dup(first.Fd);
+        Assert.True(other >= 0);
+        try
+        {
+            first.Dispose();
+            using var second = BlockFile.Open(_path).Lock();
+        }
+        finally { Close(other); }
+    }
+
     [Fact]
     public void A_second_writer_is_refused_with_one_line_naming_the_image()
     {
