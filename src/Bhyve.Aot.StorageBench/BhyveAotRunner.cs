@@ -35,9 +35,7 @@ public sealed class BhyveAotRunner(string binary, string guestElf, string disk, 
         string direct = settings.Cache == CacheMode.Direct ? ",direct" : "";
         string[] diskArgs = device == BenchDevice.Nvme
             ? ["--nvme", $"path={disk},dsm=enable{direct}"]
-            // lock=off: the suite owns this scratch file and runs one VMM on it at a time. (A VM that just exited could
-            // leave its lock behind while the kernel tore its io_uring ring down; BlockFile.Dispose now unlocks first.)
-            : ["--disk", $"path={disk},discard=unmap,lock=off{direct}"];
+            : ["--disk", $"path={disk},discard=unmap{direct}"];
         return ChildProcess.Run(binary, ["run", "--kernel", guestElf, "--memory", "64M", "--cmdline", cmdline, .. diskArgs, "--stats"], timeout);
     }
 }
